@@ -1,0 +1,66 @@
+"""create_app(config) -> the Starlette app. The only place that wires the pieces together."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator import __version__
+from emulator.clock import Clock, FrozenClock, SystemClock
+from emulator.config import DEV_API_KEY, Config
+from emulator.contract import openapi
+from emulator.contract.errors import ApiError
+from emulator.contract.validation import RequestValidator
+from emulator.engine.planner import Planner
+from emulator.engine.textgen import TextGenerator
+from emulator.http import errors
+from emulator.http.auth import BearerAuth
+from emulator.http.responses import ResponsesAPI
+from emulator.ids import IdSource
+from emulator.render.json import dumps
+from emulator.state.responses import ResponseStore
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Starlette:
+    config = config or Config()
+    if clock is None:
+        clock = SystemClock() if config.frozen_time is None else FrozenClock(config.frozen_time)
+    store = ResponseStore(config.max_stored)
+    ids = IdSource(config.seed, clock)
+    planner = Planner(seed=config.seed, clock=clock, ids=ids, store=store, text=TextGenerator())
+    api = ResponsesAPI(
+        validator=RequestValidator(strict=config.strict),
+        planner=planner,
+        store=store,
+        clock=clock,
+        max_body_bytes=config.max_body_bytes,
+    )
+    openapi_body = dumps(openapi.document())
+
+    async def health(request: Request) -> Response:
+        return Response(dumps({"status": "ok", "version": __version__}), media_type="application/json")
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
+
+    middleware = []
+    if config.auth:
+        hint = DEV_API_KEY if config.uses_dev_key else None
+        middleware.append(Middleware(BearerAuth, keys=config.api_keys, hint=hint))
+    app = Starlette(
+        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *api.routes()],
+        middleware=middleware,
+        exception_handlers={
+            ApiError: errors.on_api_error,
+            HTTPException: errors.on_http_exception,
+            Exception: errors.on_unexpected,
+        },
+    )
+    app.state.config = config
+    app.state.clock = clock
+    app.state.store = store
+    return app

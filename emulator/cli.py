@@ -1,0 +1,140 @@
+"""`responses-emulator serve | schema`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from emulator import __version__
+from emulator.config import DEV_API_KEY, ENV_PREFIX, Config
+
+
+def _parser(defaults: Config) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="responses-emulator",
+        description="A local, deterministic emulator of orq.ai's Responses API.",
+        epilog=f"Each serve flag has an environment variable {ENV_PREFIX}<FLAG>, e.g. {ENV_PREFIX}PORT=9000",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the emulator on HTTP")
+    serve.add_argument("--host", default=defaults.host, help="interface to bind (default %(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=defaults.port,
+        help="port (default %(default)s; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="seed for ids and generated text (default %(default)s)",
+    )
+    serve.add_argument(
+        "--api-key", dest="api_keys", action="append", metavar="KEY",
+        help=f"accepted bearer key; repeat for several (default: the dev key '{DEV_API_KEY}')",
+    )  # fmt: skip
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=not defaults.auth,
+        help="accept requests without a key",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        default=defaults.strict,
+        help="unknown request fields are 400s, not warnings",
+    )
+    serve.add_argument(
+        "--max-stored",
+        type=int,
+        default=defaults.max_stored,
+        help="stored responses kept, oldest evicted first (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=defaults.max_body_bytes,
+        help="largest accepted body (default %(default)s)",
+    )
+    serve.add_argument(
+        "--frozen-time",
+        type=float,
+        default=defaults.frozen_time,
+        metavar="UNIX_SECONDS",
+        help="freeze the clock at this time (byte-identical runs)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=defaults.log_level,
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+
+    commands.add_parser("schema", help="print the OpenAPI document built from schemas/")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        defaults = Config.from_env()
+    except ValueError as exc:
+        print(f"responses-emulator: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(defaults).parse_args(argv)
+    if args.command == "schema":
+        from emulator.contract.openapi import document
+
+        sys.stdout.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    config = dataclasses.replace(
+        defaults,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
+        auth=not args.no_auth,
+        strict=args.strict,
+        max_stored=args.max_stored,
+        max_body_bytes=args.max_body_bytes,
+        frozen_time=args.frozen_time,
+        log_level=args.log_level,
+    )
+    return serve(config)
+
+
+def serve(config: Config) -> int:
+    import uvicorn
+
+    from emulator.app import create_app
+
+    class AnnouncingServer(uvicorn.Server):
+        """Once listening, prints the base URL each kind of client needs (the port may be 0)."""
+
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(banner(config, self.servers[0].sockets[0].getsockname()[1]), flush=True)
+
+    server = AnnouncingServer(
+        uvicorn.Config(create_app(config), host=config.host, port=config.port, log_level=config.log_level)
+    )
+    server.run()
+    return 0 if server.started else 1
+
+
+def banner(config: Config, port: int) -> str:
+    base = f"http://{config.host}:{port}"
+    key = config.api_keys[0] if config.auth else "anything (auth is off)"
+    return (
+        f"\nresponses-emulator {__version__} listening on {base}\n"
+        f'  orq SDK:        Orq(server_url="{base}", api_key="{key}")\n'
+        f'  OpenAI clients: OpenAI(base_url="{base}/v3/router", api_key="{key}")\n'
+        f"  OpenAPI:        {base}/openapi.json\n"
+    )

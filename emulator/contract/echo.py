@@ -1,0 +1,134 @@
+"""What the response object says about the request that made it (contract section 3.1).
+
+The response always carries the full superset object of decision 3: every key the pinned orq SDK
+requires, with the documented defaults where the request was silent. `TEMPLATE` holds those
+defaults in the order the keys are rendered; it is built once and copied per response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.ids import IdSource
+
+REDACTED = "[REDACTED]"
+
+TEMPLATE: dict[str, Any] = {
+    "id": None,
+    "object": "response",
+    "created_at": None,
+    "completed_at": None,
+    "status": "in_progress",
+    "model": None,
+    "error": None,
+    "incomplete_details": None,
+    "instructions": None,
+    "previous_response_id": None,
+    "input": [],
+    "output": [],
+    "tools": [],
+    "tool_choice": "auto",
+    "text": {"format": {"type": "text"}, "verbosity": "medium"},
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "top_logprobs": 0,
+    "max_output_tokens": None,
+    "max_tool_calls": None,
+    "reasoning": None,
+    "user": None,
+    "usage": None,
+    "truncation": "disabled",
+    "parallel_tool_calls": True,
+    "store": True,
+    "background": False,
+    "metadata": {},
+    "service_tier": "auto",
+    "safety_identifier": None,
+    "prompt_cache_key": None,
+    "prompt_cache_options": None,
+    "prompt_cache_retention": None,
+}
+
+# Request fields echoed as sent (numbers become floats where the response type is a number).
+_ECHOED = (
+    "model", "instructions", "previous_response_id", "tool_choice", "max_output_tokens",
+    "max_tool_calls", "parallel_tool_calls", "store", "background", "metadata", "service_tier",
+    "safety_identifier", "prompt_cache_key", "prompt_cache_options", "top_logprobs",
+)  # fmt: skip
+_FLOATS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+# Optional keys that appear only when the request set them.
+_ONLY_WHEN_SENT = ("conversation", "memory", "top_k")
+
+_ITEM_ID_PREFIX = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "reasoning": "rs",
+}
+
+
+def redact_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """Secret values (`{"secret": true, "value": ...}`) replaced by a marker; others kept."""
+    return {
+        name: {"secret": True, "value": REDACTED} if is_secret(value) else value
+        for name, value in variables.items()
+    }
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("secret") is True
+
+
+def echo(request: dict[str, Any]) -> dict[str, Any]:
+    """The response fields that echo the request (everything but ids, times, status, output)."""
+    fields = {k: request[k] for k in _ECHOED if k in request}
+    for key in _FLOATS:
+        if key in request:
+            fields[key] = float(request[key])
+    for key in _ONLY_WHEN_SENT:
+        if key in request:
+            fields[key] = request[key]
+    if "tools" in request:
+        fields["tools"] = [_echo_tool(t) for t in request["tools"]]
+    if "text" in request:
+        fields["text"] = {**TEMPLATE["text"], **request["text"]}
+    if "reasoning" in request:
+        fields["reasoning"] = {"effort": None, "summary": None, **request["reasoning"]}
+    if request.get("truncation") in ("auto", "disabled"):  # an OpenAI-client field, not orq's
+        fields["truncation"] = request["truncation"]
+    if "variables" in request:
+        fields["variables"] = redact_variables(request["variables"])
+    return fields
+
+
+def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool["type"] == "function":  # OpenResponses requires these keys, null when unset
+        return {"description": None, "parameters": None, "strict": None, **tool}
+    return tool
+
+
+def normalise_input(raw: str | list[dict[str, Any]] | None, ids: IdSource) -> list[dict[str, Any]]:
+    """Input as typed items with ids: a string becomes one user message; string content becomes
+    one text part (`output_text` for assistant turns, `input_text` otherwise)."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    items = []
+    for item in raw:
+        kind = item.get("type", "message")
+        normalised = {
+            "type": kind,
+            "id": item.get("id") or ids.prefixed(_ITEM_ID_PREFIX.get(kind, "item")),
+        }
+        normalised.update((k, v) for k, v in item.items() if k not in ("type", "id"))
+        if kind == "message" and isinstance(item["content"], str):
+            part = "output_text" if item["role"] == "assistant" else "input_text"
+            text_part: dict[str, Any] = {"type": part, "text": item["content"]}
+            if part == "output_text":
+                text_part.update(annotations=[], logprobs=[])
+            normalised["content"] = [text_part]
+        items.append(normalised)
+    return items

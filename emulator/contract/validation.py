@@ -1,0 +1,70 @@
+"""Request validation against `schemas/create-response-request.schema.json` (contract decision 7).
+
+The hot path asks a compiled Rust validator (jsonschema-rs) one question, "valid?". Only when the
+answer is no does the pure-Python `jsonschema` walk the body for precise, human failures. Both read
+the same schema file.
+
+Unknown keys are contract warnings by default (real OpenAI clients send `include`, `user`,
+`truncation`...) and 400s in strict mode. Unknown top-level keys are split off before the fast
+check, since they are common and would otherwise push every such request onto the slow path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema_rs
+
+from emulator.contract import schemas
+from emulator.contract.errors import ApiError, Failure, bad_field, invalid_request
+from emulator.contract.messages import describe, failures, pointer
+
+
+def unknown_field(param: str) -> Failure:
+    return Failure(param, f"{param} is not a field of the orq Responses API")
+
+
+class RequestValidator:
+    def __init__(self, *, strict: bool = False) -> None:
+        schema = schemas.load(schemas.REQUEST)
+        self.strict = strict
+        self._known = frozenset(schema["properties"])
+        self._fast = jsonschema_rs.validator_for(schema)
+        self._detailed = schemas.validator(schemas.REQUEST)
+
+    def check(self, body: Any) -> list[Failure]:
+        """Raise `ApiError` (400) for a body that breaks the contract; return its warnings."""
+        if not isinstance(body, dict):
+            raise ApiError(
+                400,
+                "invalid_request_body",
+                f"the request body must be a JSON object, got {describe(body)}",
+            )
+        unknown = [k for k in body if k not in self._known]
+        subject = {k: v for k, v in body.items() if k in self._known} if unknown else body
+        warnings = [unknown_field(pointer([k])) for k in unknown]
+        if not self._fast.is_valid(subject):
+            errors = list(self._detailed.iter_errors(subject))
+            extra = [e for e in errors if e.validator == "additionalProperties"]
+            problems = [e for e in errors if e.validator != "additionalProperties"]
+            if problems:
+                raise invalid_request(failures(problems))
+            warnings += [unknown_field(f.param or "") for f in failures(extra)]
+        if warnings and self.strict:
+            raise invalid_request(warnings)
+        check_rules(body)
+        return warnings
+
+
+def check_rules(body: dict[str, Any]) -> None:
+    """Rules of decision 7 that span several fields, so no single schema keyword states them."""
+    if body.get("background") is True and body.get("store") is False:
+        raise bad_field(
+            "/background",
+            "/background: a background response must be stored so it can be fetched; "
+            "drop store:false or background:true",
+        )
+    if "input" not in body and "previous_response_id" not in body and "conversation" not in body:
+        raise bad_field(
+            "/input", "/input is required (or continue a stored response with previous_response_id)"
+        )

@@ -1,0 +1,118 @@
+"""Turns a validated request into a Plan: resolve state, generate the reply, count tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.contract.echo import TEMPLATE, echo, normalise_input
+from emulator.contract.errors import ApiError, bad_field
+from emulator.engine import tokens
+from emulator.engine.plan import ItemPlan, Plan
+from emulator.engine.textgen import TextGenerator, request_seed
+from emulator.ids import IdSource
+from emulator.state.responses import ResponseStore, StoredResponse
+
+# Tokens per streamed delta for the default backend.
+CHUNK_TOKENS = 1
+
+
+class Planner:
+    def __init__(
+        self, *, seed: int, clock: Clock, ids: IdSource, store: ResponseStore, text: TextGenerator
+    ) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.ids = ids
+        self.store = store
+        self.text = text
+
+    def plan(self, request: dict[str, Any]) -> tuple[Plan, StoredResponse]:
+        """The Plan for one create request, and the entry to store if the request asks to."""
+        history = self._history(request.get("previous_response_id"))
+        created_at = int(self.clock.now())
+        response_id = self.ids.prefixed("resp")
+        input_items = normalise_input(request.get("input"), self.ids)
+        _check_call_ids(input_items, history)
+
+        text = self.text.reply(request_seed(self.seed, request))
+        pieces = tokens.tokenize(text)
+        status, incomplete = "completed", None
+        limit = request.get("max_output_tokens")
+        if limit is not None and len(pieces) > limit:
+            pieces = pieces[:limit]
+            text = "".join(pieces)
+            status, incomplete = "incomplete", {"reason": "max_output_tokens"}
+        message = {
+            "type": "message",
+            "id": self.ids.prefixed("msg"),
+            "status": status,
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+        }
+        output = [message]
+        chunks = ["".join(pieces[i : i + CHUNK_TOKENS]) for i in range(0, len(pieces), CHUNK_TOKENS)]
+
+        input_tokens = (
+            tokens.count(request.get("instructions", ""))
+            + tokens.count_items(history)
+            + tokens.count_items(input_items)
+            + tokens.count_tools(request.get("tools", []))
+        )
+        output_tokens = len(pieces)
+        response = TEMPLATE | echo(request)
+        response.update(
+            id=response_id,
+            created_at=created_at,
+            completed_at=created_at,
+            status=status,
+            incomplete_details=incomplete,
+            input=input_items,
+            output=output,
+            usage=usage(input_tokens, output_tokens),
+            telemetry={"trace_id": self.ids.hex(16), "span_id": self.ids.hex(8)},
+        )
+        plan = Plan(response=response, items=[ItemPlan(message, pieces=[chunks])])
+        return plan, StoredResponse(response, (*history, *input_items, *output))
+
+    def _history(self, previous_id: str | None) -> tuple[dict[str, Any], ...]:
+        if previous_id is None:
+            return ()
+        stored = self.store.get(previous_id)
+        if stored is None:
+            why = (
+                "was created with store:false, so it cannot be continued"
+                if self.store.was_unstored(previous_id)
+                else "was not found (never created here, or evicted)"
+            )
+            raise ApiError(
+                400, "previous_response_not_found",
+                f"Previous response with id '{previous_id}' {why}.", "/previous_response_id",
+            )  # fmt: skip
+        return stored.context
+
+
+def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "input_tokens_details": {
+            "cached_tokens": cached,
+            "cache_creation_tokens": 0,
+            "cache_write_tokens": 0,
+        },
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+    }
+
+
+def _check_call_ids(items: list[dict[str, Any]], history: tuple[dict[str, Any], ...]) -> None:
+    """Every function_call_output must answer a function_call of this conversation (decision 4)."""
+    known = {i["call_id"] for i in (*history, *items) if i["type"] == "function_call"}
+    for index, item in enumerate(items):
+        if item["type"] == "function_call_output" and item["call_id"] not in known:
+            raise bad_field(
+                f"/input/{index}/call_id",
+                f"/input/{index}/call_id '{item['call_id']}' answers no function_call of this "
+                "conversation; send the function_call item too, or continue with previous_response_id",
+            )

@@ -1,0 +1,1 @@
+"""The HTTP edge: parse, authenticate, route, render. Nothing else."""

@@ -1,0 +1,62 @@
+"""Renders every error, expected or not, as the orq error envelope."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.contract.errors import ApiError
+
+log = logging.getLogger("emulator")
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) and 405 (route, wrong method)."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        error = ApiError(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.url.path}; use {allowed or 'another method'}",
+        )
+        error.headers.update(exc.headers or {})
+        return error_response(error)
+    if exc.status_code == 404:
+        return error_response(
+            ApiError(
+                404,
+                "not_found",
+                f"No route {request.method} {request.url.path}; see GET /openapi.json for the routes",
+            )
+        )
+    return error_response(ApiError(exc.status_code, None, str(exc.detail)))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error while serving %s %s", request.method, request.url.path)
+    return error_response(
+        ApiError(
+            500,
+            "internal_error",
+            f"The emulator failed unexpectedly ({type(exc).__name__}); this is a bug in responses-emulator.",
+        )
+    )
