@@ -94,6 +94,8 @@ def echo(request: dict[str, Any]) -> dict[str, Any]:
         fields["tools"] = [_echo_tool(t) for t in request["tools"]]
     if "text" in request:
         fields["text"] = {**TEMPLATE["text"], **request["text"]}
+        if fields["text"]["format"]["type"] == "json_schema":  # keys OpenResponses requires
+            fields["text"]["format"] = {"description": None, "strict": False, **fields["text"]["format"]}
     if "reasoning" in request:
         fields["reasoning"] = {"effort": None, "summary": None, **request["reasoning"]}
     if request.get("truncation") in ("auto", "disabled"):  # an OpenAI-client field, not orq's

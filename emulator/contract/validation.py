@@ -38,7 +38,7 @@ class RequestValidator:
             raise ApiError(
                 400,
                 "invalid_request_body",
-                f"the request body must be a JSON object, got {describe(body)}",
+                f"The request body must be a JSON object, got {describe(body)}",
             )
         unknown = [k for k in body if k not in self._known]
         subject = {k: v for k, v in body.items() if k in self._known} if unknown else body
