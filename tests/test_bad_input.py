@@ -217,6 +217,13 @@ def test_unknown_fields_are_warnings_by_default(client: TestClient) -> None:
     warnings = reply.headers["x-emulator-contract-warnings"]
     assert "/user" in warnings and "/truncation" in warnings and "/tools/0/extra" in warnings
     assert reply.json()["truncation"] == "auto"
+    assert reply.json()["tools"][0] == {
+        "type": "function",
+        "name": "f",
+        "description": None,
+        "parameters": None,
+        "strict": None,
+    }
 
 
 def test_unknown_fields_are_400_in_strict_mode() -> None:

@@ -32,8 +32,10 @@ class RequestValidator:
         self._fast = jsonschema_rs.validator_for(schema)
         self._detailed = schemas.validator(schemas.REQUEST)
 
-    def check(self, body: Any) -> list[Failure]:
-        """Raise `ApiError` (400) for a body that breaks the contract; return its warnings."""
+    def check(self, body: Any) -> tuple[dict[str, Any], list[Failure]]:
+        """Raise `ApiError` (400) for a body that breaks the contract; else return the body the
+        engine may use (unknown nested keys pruned, so nothing unknown is echoed back) and the
+        contract warnings."""
         if not isinstance(body, dict):
             raise ApiError(
                 400,
@@ -50,10 +52,26 @@ class RequestValidator:
             if problems:
                 raise invalid_request(failures(problems))
             warnings += [unknown_field(f.param or "") for f in failures(extra)]
+            for error in extra:
+                body = _pruned(
+                    body,
+                    list(error.absolute_path),
+                    set(error.instance) - set(error.schema.get("properties", {})),
+                )
         if warnings and self.strict:
             raise invalid_request(warnings)
         check_rules(body)
-        return warnings
+        return body, warnings
+
+
+def _pruned(node: Any, path: list[str | int], keys: set[str]) -> Any:
+    """`node` without `keys` in the object at `path`; copies only along the path."""
+    if not path:
+        return {k: v for k, v in node.items() if k not in keys}
+    head, *rest = path
+    copy = list(node) if isinstance(node, list) else dict(node)
+    copy[head] = _pruned(node[head], rest, keys)  # type: ignore[index]
+    return copy
 
 
 def check_rules(body: dict[str, Any]) -> None:

@@ -45,8 +45,7 @@ class ResponsesAPI:
         return routes
 
     async def create(self, request: Request) -> Response:
-        body = await read_json(request, self.max_body_bytes)
-        warnings = self.validator.check(body)
+        body, warnings = self.validator.check(await read_json(request, self.max_body_bytes))
         if body.get("stream") is True:
             raise ApiError(
                 501,

@@ -1,0 +1,89 @@
+"""Same scenario, same seed, same requests: byte-identical bodies. Different seed: different text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from emulator.app import create_app
+from emulator.engine.textgen import request_seed
+from tests.support import AUTH, LiveServer, make_config
+
+SEQUENCE: list[dict[str, Any]] = [
+    {"model": "openai/gpt-4o", "input": "hello"},
+    {"model": "openai/gpt-4o", "input": "hello", "metadata": {"run": "2"}},
+    {
+        "model": "anthropic/claude-sonnet-4-5",
+        "input": [{"role": "user", "content": "plan a trip"}],
+        "max_output_tokens": 8,
+    },
+    {"model": "openai/gpt-4o", "input": "bad", "temperature": 7},
+]
+
+
+def run(seed: int, path: str = "/v3/router/responses") -> list[bytes]:
+    bodies = []
+    with TestClient(create_app(make_config(seed=seed)), headers=AUTH) as client:
+        for request in SEQUENCE:
+            bodies.append(client.post(path, json=request).content)
+        first_id = client.post(path, json=SEQUENCE[0]).json()["id"]
+        follow_up = {"model": "openai/gpt-4o", "input": "and then?", "previous_response_id": first_id}
+        bodies.append(client.post(path, json=follow_up).content)
+        bodies.append(client.get(f"{path}/{first_id}").content)
+    return bodies
+
+
+def test_same_seed_gives_byte_identical_bodies() -> None:
+    assert run(seed=7) == run(seed=7)
+
+
+def test_same_over_real_http() -> None:
+    def over_http() -> list[bytes]:
+        import httpx
+
+        with (
+            LiveServer(make_config(seed=3)) as server,
+            httpx.Client(base_url=server.url, headers=AUTH) as http,
+        ):
+            return [http.post("/v3/router/responses", json=r).content for r in SEQUENCE]
+
+    assert over_http() == over_http()
+
+
+def text_of(body: dict[str, Any]) -> str:
+    return body["output"][0]["content"][0]["text"]
+
+
+def test_different_seed_gives_different_text_and_ids() -> None:
+    import orjson
+
+    a, b = ([orjson.loads(x) for x in run(seed)] for seed in (1, 2))
+    assert text_of(a[0]) != text_of(b[0])
+    assert a[0]["id"] != b[0]["id"]
+
+
+def test_same_request_same_text_new_ids(client: TestClient) -> None:
+    first = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
+    again = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
+    other = client.post("/v3/router/responses", json={**SEQUENCE[0], "input": "goodbye"}).json()
+    assert text_of(first) == text_of(again)
+    assert first["id"] != again["id"]
+    assert text_of(first) != text_of(other)
+
+
+def test_transport_does_not_change_the_words() -> None:
+    request = {"model": "openai/gpt-4o", "input": "hi"}
+    assert request_seed(0, request) == request_seed(0, {**request, "stream": True})
+    assert request_seed(0, request) != request_seed(0, {**request, "temperature": 0.5})
+    assert request_seed(0, request) != request_seed(1, request)
+
+
+def test_clock_drives_timestamps() -> None:
+    app = create_app(make_config())
+    with TestClient(app, headers=AUTH) as client:
+        before = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
+        app.state.clock.advance(90)
+        after = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
+    assert after["created_at"] - before["created_at"] == 90
+    assert after["id"] > before["id"]  # ULIDs sort by time

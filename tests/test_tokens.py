@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.engine import tokens
+
+
+@given(st.text())
+def test_tokens_join_back_to_the_text(text: str) -> None:
+    assert "".join(tokens.tokenize(text)) == text
+    assert tokens.count(text) == len(tokens.tokenize(text))
+
+
+@given(st.text(), st.text())
+def test_counts_add_up_roughly(a: str, b: str) -> None:
+    # joining can merge a trailing word piece with a leading one, never lose more than that
+    assert tokens.count(a + b) >= tokens.count(a) + tokens.count(b) - 2
+
+
+def test_documented_examples() -> None:
+    assert tokens.tokenize("Hello, world!") == ["Hello", ",", " world", "!"]
+    assert tokens.count("internationalisation") == 4
+    assert tokens.count("") == 0
+
+
+def test_items_count_text_and_overhead() -> None:
+    message = {"type": "message", "content": [{"type": "input_text", "text": "Hello, world!"}]}
+    assert tokens.count_items([message]) == tokens.ITEM_OVERHEAD + 4
+    call = {"type": "function_call", "name": "f", "arguments": "{}"}
+    assert tokens.count_items([call]) == tokens.ITEM_OVERHEAD + 1 + 2
