@@ -1,0 +1,115 @@
+"""The command line, as a user runs it: a real process, real port, env vars and flags."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from orq_ai_sdk import Orq
+
+from emulator.config import DEV_API_KEY, Config
+
+HI = {"model": "openai/gpt-4o", "input": "hi"}
+
+
+@contextmanager
+def serve(*flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """Runs `responses-emulator serve --port 0 ...`; yields (base URL, banner)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        banner, deadline = "", time.monotonic() + 20
+        while "OpenAPI:" not in banner:
+            try:
+                banner += lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"serve did not start: {proc.poll()=} {banner=}") from None
+        url = re.search(r"listening on (http://\S+)", banner).group(1)
+        yield url, banner
+    finally:
+        proc.terminate()
+        # uvicorn shuts down cleanly, then re-raises SIGTERM, as servers conventionally do
+        assert proc.wait(10) in (0, -signal.SIGTERM)
+
+
+def test_serve_announces_urls_and_answers() -> None:
+    with serve("--seed", "5", "--frozen-time", "1767225600") as (url, banner):
+        assert url.startswith("http://127.0.0.1:")
+        assert f'Orq(server_url="{url}", api_key="{DEV_API_KEY}")' in banner
+        assert f'base_url="{url}/v3/router"' in banner
+        created = Orq(api_key=DEV_API_KEY, server_url=url).responses.create(**HI)
+        assert created.created_at == 1767225600
+        assert httpx.get(f"{url}/health").json()["status"] == "ok"
+
+
+def test_env_vars_configure_keys_and_the_cli_overrides_them() -> None:
+    env = {"RESPONSES_EMULATOR_API_KEYS": "k1, k2", "RESPONSES_EMULATOR_STRICT": "true"}
+    with serve(env=env) as (url, _):
+        assert (
+            httpx.post(
+                f"{url}/v3/router/responses", json=HI, headers={"Authorization": "Bearer k2"}
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.post(
+                f"{url}/v3/router/responses", json=HI, headers={"Authorization": f"Bearer {DEV_API_KEY}"}
+            ).status_code
+            == 401
+        )
+        strict = httpx.post(
+            f"{url}/v3/router/responses", json={**HI, "user": "u"}, headers={"Authorization": "Bearer k1"}
+        )
+        assert strict.status_code == 400
+    with serve("--api-key", "only-this", env=env) as (url, _):
+        assert (
+            httpx.post(
+                f"{url}/v3/router/responses", json=HI, headers={"Authorization": "Bearer only-this"}
+            ).status_code
+            == 200
+        )
+
+
+def test_no_auth() -> None:
+    with serve("--no-auth") as (url, banner):
+        assert httpx.post(f"{url}/v3/router/responses", json=HI).status_code == 200
+        assert "auth is off" in banner
+
+
+def test_bad_env_var_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "serve"],
+        env={**os.environ, "RESPONSES_EMULATOR_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "RESPONSES_EMULATOR_PORT='eighty'" in result.stderr
+
+
+def test_safe_defaults() -> None:
+    config = Config()
+    assert (config.host, config.auth, config.api_keys) == ("127.0.0.1", True, (DEV_API_KEY,))
+    assert (config.max_stored, config.max_body_bytes) == (10_000, 10 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(("raw", "parsed"), [("1", True), ("false", False), ("YES", True)])
+def test_boolean_env_values(raw: str, parsed: bool) -> None:
+    assert Config.from_env({"RESPONSES_EMULATOR_AUTH": raw}).auth is parsed
