@@ -43,4 +43,4 @@ class FrozenClock:
     async def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self._now += seconds
-        await asyncio.sleep(0)
+            await asyncio.sleep(0)  # still a suspension point, as a real wait would be

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.state.responses import Conversation
+
 TERMINAL_EVENT = {
     "completed": "response.completed",
     "requires_action": "response.completed",
@@ -50,6 +52,7 @@ class ItemPlan:
 class Plan:
     response: dict[str, Any]
     items: list[ItemPlan]
+    conversation: Conversation  # the conversation including this response, for continuing it
     first_delay: float = 0.0  # time before the first output event (time to first token)
 
     @property

@@ -11,10 +11,7 @@ from emulator.engine import tokens
 from emulator.engine.plan import ItemPlan, Plan
 from emulator.engine.textgen import TextGenerator, request_seed
 from emulator.ids import IdSource
-from emulator.state.responses import ResponseStore, StoredResponse
-
-# Tokens per streamed delta for the default backend.
-CHUNK_TOKENS = 1
+from emulator.state.responses import Conversation, ResponseStore
 
 
 class Planner:
@@ -27,8 +24,8 @@ class Planner:
         self.store = store
         self.text = text
 
-    def plan(self, request: dict[str, Any]) -> tuple[Plan, StoredResponse]:
-        """The Plan for one create request, and the entry to store if the request asks to."""
+    def plan(self, request: dict[str, Any]) -> Plan:
+        """The Plan for one create request."""
         history = self._history(request.get("previous_response_id"))
         created_at = int(self.clock.now())
         response_id = self.ids.prefixed("resp")
@@ -51,12 +48,12 @@ class Planner:
             "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
         }
         output = [message]
-        chunks = ["".join(pieces[i : i + CHUNK_TOKENS]) for i in range(0, len(pieces), CHUNK_TOKENS)]
 
+        turn_tokens = tokens.count_items(input_items)
         input_tokens = (
             tokens.count(request.get("instructions", ""))
-            + tokens.count_items(history)
-            + tokens.count_items(input_items)
+            + history.tokens
+            + turn_tokens
             + tokens.count_tools(request.get("tools", []))
         )
         output_tokens = len(pieces)
@@ -72,12 +69,12 @@ class Planner:
             usage=usage(input_tokens, output_tokens),
             telemetry={"trace_id": self.ids.hex(16), "span_id": self.ids.hex(8)},
         )
-        plan = Plan(response=response, items=[ItemPlan(message, pieces=[chunks])])
-        return plan, StoredResponse(response, (*history, *input_items, *output))
+        conversation = history.extended([*input_items, *output], turn_tokens + tokens.count_items(output))
+        return Plan(response=response, items=[ItemPlan(message, pieces=[pieces])], conversation=conversation)
 
-    def _history(self, previous_id: str | None) -> tuple[dict[str, Any], ...]:
+    def _history(self, previous_id: str | None) -> Conversation:
         if previous_id is None:
-            return ()
+            return Conversation()
         stored = self.store.get(previous_id)
         if stored is None:
             why = (
@@ -89,7 +86,7 @@ class Planner:
                 400, "previous_response_not_found",
                 f"Previous response with id '{previous_id}' {why}.", "/previous_response_id",
             )  # fmt: skip
-        return stored.context
+        return stored.conversation
 
 
 def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
@@ -106,9 +103,9 @@ def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: 
     }
 
 
-def _check_call_ids(items: list[dict[str, Any]], history: tuple[dict[str, Any], ...]) -> None:
+def _check_call_ids(items: list[dict[str, Any]], history: Conversation) -> None:
     """Every function_call_output must answer a function_call of this conversation (decision 4)."""
-    known = {i["call_id"] for i in (*history, *items) if i["type"] == "function_call"}
+    known = history.call_ids | {i["call_id"] for i in items if i["type"] == "function_call"}
     for index, item in enumerate(items):
         if item["type"] == "function_call_output" and item["call_id"] not in known:
             raise bad_field(

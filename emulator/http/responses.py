@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +15,7 @@ from emulator.contract.validation import RequestValidator
 from emulator.engine.planner import Planner
 from emulator.http.body import read_json
 from emulator.render import json as render_json
-from emulator.state.responses import ResponseStore
+from emulator.state.responses import ResponseStore, StoredResponse
 
 log = logging.getLogger("emulator")
 
@@ -53,14 +52,18 @@ class ResponsesAPI:
                 "stream:true is not supported by this emulator version yet; send stream:false.",
                 "/stream",
             )
-        plan, entry = self.planner.plan(body)
+        plan = self.planner.plan(body)
         response = plan.response
+        rendered = render_json.render(plan)
+        trace = (response["telemetry"]["trace_id"], response["telemetry"]["span_id"])
         if response["store"]:
-            self.store.put(entry)
+            self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace))
         else:
             self.store.remember_unstored(response["id"])
-        await self.clock.sleep(plan.total_delay())
-        return _json(render_json.render(plan), response, warnings)
+        delay = plan.total_delay()
+        if delay:  # JSON mode answers after the Plan's duration, as a real model would
+            await self.clock.sleep(delay)
+        return _json(rendered, trace, warnings)
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
@@ -79,12 +82,11 @@ class ResponsesAPI:
                 f"Response with id '{response_id}' not found.",
                 "response_id",
             )
-        return _json(render_json.dumps(stored.response), stored.response, [])
+        return _json(stored.body, stored.trace, [])
 
 
-def _json(body: bytes, response: dict[str, Any], warnings: list[Failure]) -> Response:
-    telemetry = response["telemetry"]
-    headers = {"x-orq-trace-id": telemetry["trace_id"], "x-orq-trace-span-id": telemetry["span_id"]}
+def _json(body: bytes, trace: tuple[str, str], warnings: list[Failure]) -> Response:
+    headers = {"x-orq-trace-id": trace[0], "x-orq-trace-span-id": trace[1]}
     if warnings:
         headers["x-emulator-contract-warnings"] = json.dumps([w.message for w in warnings])
         for warning in warnings:

@@ -1,0 +1,54 @@
+"""The two apps the throughput benchmark compares, as uvicorn factories.
+
+`emulator` is the real thing with its defaults (auth and validation on). `bare` is the floor:
+a plain Starlette route that reads the body and returns a pre-serialised response of the same
+size, so the ratio between them is what the emulator's own work costs.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from emulator.app import create_app
+from emulator.config import DEV_API_KEY, Config
+
+REQUEST = {
+    "model": "openai/gpt-4o-mini",
+    "input": [
+        {
+            "role": "user",
+            "content": [{"type": "input_text", "text": "What is the weather like in Paris today?"}],
+        }
+    ],
+    "instructions": "You are a helpful assistant.",
+    "temperature": 0.2,
+    "metadata": {"suite": "bench"},
+}
+REQUEST_BYTES = orjson.dumps(REQUEST)
+HEADERS = {"Authorization": f"Bearer {DEV_API_KEY}", "Content-Type": "application/json"}
+PATH = "/v3/router/responses"
+
+
+def emulator():
+    # Defaults throughout (auth, validation, a 10,000-response store), the clock frozen.
+    return create_app(Config(frozen_time=1_767_225_600.0))
+
+
+def sample_response() -> bytes:
+    with TestClient(emulator(), headers=HEADERS) as client:
+        return client.post(PATH, content=REQUEST_BYTES).content
+
+
+def bare():
+    body = sample_response()
+
+    async def create(request: Request) -> Response:
+        await request.body()
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route(PATH, create, methods=["POST"])])

@@ -1,0 +1,137 @@
+"""Throughput and latency of a non-stream create: the emulator against a bare Starlette app.
+
+Each app runs alone under uvicorn (uvloop + httptools, one worker, no access log) in its own
+process, loaded by the same client: wrk when installed (apt-get install wrk), else a Python
+client. Prints requests/s and p50/p99 latency for each, and the ratio emulator / bare.
+
+    python bench/throughput.py [--seconds 10] [--connections 8] [--client wrk|python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.apps import HEADERS, PATH, REQUEST_BYTES  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(factory: str) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"bench.apps:{factory}", "--factory", "--port", str(port),
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(url + PATH, content=REQUEST_BYTES, headers=HEADERS).raise_for_status()
+                break
+            except (httpx.HTTPError, OSError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{factory} did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def load_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
+    script = f"wrk.method = 'POST'\nwrk.body = [[{REQUEST_BYTES.decode()}]]\n"
+    script += "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in HEADERS.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url + PATH],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    if re.search(r"Non-2xx or 3xx responses", out):
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+    }
+
+
+def load_python(url: str, seconds: int, connections: int) -> dict[str, float]:
+    async def run() -> list[float]:
+        latencies: list[float] = []
+        stop = time.perf_counter() + seconds
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits) as client:
+
+            async def worker() -> None:
+                while time.perf_counter() < stop:
+                    start = time.perf_counter()
+                    (await client.post(PATH, content=REQUEST_BYTES)).raise_for_status()
+                    latencies.append((time.perf_counter() - start) * 1000)
+
+            await asyncio.gather(*(worker() for _ in range(connections)))
+        return latencies
+
+    latencies = asyncio.run(run())
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"rps": len(latencies) / seconds, "p50": cuts[49], "p99": cuts[98]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python"
+    )
+    args = parser.parse_args()
+    load = load_wrk if args.client == "wrk" else load_python
+    results = {}
+    for name in ("bare", "emulator"):
+        with server(name) as url:
+            load(url, 2, args.connections)  # warm-up
+            results[name] = load(url, args.seconds, args.connections)
+    print(f"client: {args.client}, {args.connections} connections, {args.seconds}s each, one uvicorn worker")
+    print(f"{'app':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, r in results.items():
+        print(f"{name:<10}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}")
+    ratio = results["emulator"]["rps"] / results["bare"]["rps"]
+    print(f"emulator / bare throughput: {ratio:.2f}x (target >= 0.5x)")
+
+
+if __name__ == "__main__":
+    main()
