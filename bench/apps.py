@@ -30,6 +30,15 @@ REQUEST = {
     "metadata": {"suite": "bench"},
 }
 REQUEST_BYTES = orjson.dumps(REQUEST)
+# Loaders send REQUEST with a counter in the question, so every request is new to the emulator.
+MARKER = "today?"
+VARIED_PREFIX, VARIED_SUFFIX = REQUEST_BYTES.decode().split(MARKER)
+
+
+def varied(n: int) -> bytes:
+    return f"{VARIED_PREFIX}{MARKER} #{n}{VARIED_SUFFIX}".encode()
+
+
 HEADERS = {"Authorization": f"Bearer {DEV_API_KEY}", "Content-Type": "application/json"}
 PATH = "/v3/router/responses"
 

@@ -1,5 +1,6 @@
 """Throughput and latency of a non-stream create: the emulator against a bare Starlette app.
 
+Every request carries a distinct question (a counter), so the emulator generates every reply.
 Each app runs alone under uvicorn (uvloop + httptools, one worker, no access log) in its own
 process, loaded by the same client: wrk when installed (apt-get install wrk), else a Python
 client. Prints requests/s and p50/p99 latency for each, and the ratio emulator / bare.
@@ -28,7 +29,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.apps import HEADERS, PATH, REQUEST_BYTES  # noqa: E402
+from bench.apps import HEADERS, MARKER, PATH, REQUEST_BYTES, VARIED_PREFIX, VARIED_SUFFIX, varied  # noqa: E402
 
 
 def free_port() -> int:
@@ -63,8 +64,16 @@ def server(factory: str) -> Iterator[str]:
 
 
 def load_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    script = f"wrk.method = 'POST'\nwrk.body = [[{REQUEST_BYTES.decode()}]]\n"
-    script += "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in HEADERS.items())
+    script = "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in HEADERS.items())
+    script += f"""
+local n = 0
+local prefix = [[{VARIED_PREFIX}{MARKER} #]]
+local suffix = [[{VARIED_SUFFIX}]]
+request = function()
+  n = n + 1
+  return wrk.format("POST", nil, nil, prefix .. n .. suffix)
+end
+"""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
@@ -98,7 +107,7 @@ def load_python(url: str, seconds: int, connections: int) -> dict[str, float]:
             async def worker() -> None:
                 while time.perf_counter() < stop:
                     start = time.perf_counter()
-                    (await client.post(PATH, content=REQUEST_BYTES)).raise_for_status()
+                    (await client.post(PATH, content=varied(len(latencies)))).raise_for_status()
                     latencies.append((time.perf_counter() - start) * 1000)
 
             await asyncio.gather(*(worker() for _ in range(connections)))

@@ -52,7 +52,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
         hint = DEV_API_KEY if config.uses_dev_key else None
         middleware.append(Middleware(BearerAuth, keys=config.api_keys, hint=hint))
     app = Starlette(
-        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *api.routes()],
+        routes=[*api.routes(), Route("/health", health), Route("/openapi.json", openapi_json)],
         middleware=middleware,
         exception_handlers={
             ApiError: errors.on_api_error,

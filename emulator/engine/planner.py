@@ -69,7 +69,8 @@ class Planner:
             usage=usage(input_tokens, output_tokens),
             telemetry={"trace_id": self.ids.hex(16), "span_id": self.ids.hex(8)},
         )
-        conversation = history.extended([*input_items, *output], turn_tokens + tokens.count_items(output))
+        output_tokens_in_context = tokens.ITEM_OVERHEAD + output_tokens
+        conversation = history.extended([*input_items, *output], turn_tokens + output_tokens_in_context)
         return Plan(response=response, items=[ItemPlan(message, pieces=[pieces])], conversation=conversation)
 
     def _history(self, previous_id: str | None) -> Conversation:

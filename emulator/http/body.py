@@ -1,17 +1,26 @@
-"""Reading a JSON request body safely: content type, size cap, parse errors, all as 4xx."""
+"""Reading a JSON request body safely at the ASGI level: content type, size cap, parse errors, as 4xx."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.types import Receive, Scope
 
 from emulator.contract.errors import ApiError
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    content_type = request.headers.get("content-type")
+class ClientDisconnected(Exception):
+    """The client went away before sending its whole body; there is nobody to answer."""
+
+
+async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
+    content_type = declared = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            declared = value
     if content_type is not None:
         media = content_type.partition(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
@@ -19,17 +28,18 @@ async def read_json(request: Request, limit: int) -> Any:
                 415, "unsupported_media_type",
                 f"The body must be JSON sent with 'Content-Type: application/json' (got '{content_type}').",
             )  # fmt: skip
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
-        if int(declared) > limit:
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        body += message.get("body", b"")
+        if len(body) > limit:
             raise _too_large(limit)
-        body = await request.body()  # the server enforces the declared length
-    else:  # chunked: count as it arrives
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise _too_large(limit)
+        if not message.get("more_body", False):
+            break
     if not body.strip():
         raise ApiError(400, "invalid_request_body", "The request body is empty; send a JSON object.")
     try:

@@ -1,8 +1,9 @@
 """Stored responses, for GET and for `previous_response_id` chains.
 
 Entries hold serialised JSON, not dicts: GET returns the bytes as they are, memory per response
-is a fraction of the dict form, and the garbage collector has millions fewer objects to scan in
-a long-running server (which otherwise shows up as tail-latency pauses).
+is a fraction of the dict form (which matters: a growing heap costs throughput), and the garbage
+collector has millions fewer objects to scan in a long-running server (which otherwise shows up
+as tail-latency pauses).
 """
 
 from __future__ import annotations
@@ -16,25 +17,18 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """What continuing a conversation needs of its turns so far (contract decision 8)."""
+    """What continuing a conversation needs of its turns so far (contract decision 8).
 
-    items: bytes = b"[]"  # JSON array: every input and output item, oldest first
-    tokens: int = 0  # their token count, the context of the next turn
+    The turns' items themselves are not copied here: each stored body holds its own `input` and
+    `output`, and `previous_response_id` links the bodies into the chain.
+    """
+
+    tokens: int = 0  # token count of every input and output item so far: the next turn's context
     call_ids: frozenset[str] = frozenset()  # call_ids of their function_call items
 
     def extended(self, items: list[dict[str, Any]], tokens: int) -> Conversation:
-        new = orjson.dumps(items)
-        if self.items == b"[]":
-            joined = new
-        elif new == b"[]":
-            joined = self.items
-        else:
-            joined = self.items[:-1] + b"," + new[1:]
         calls = {i["call_id"] for i in items if i["type"] == "function_call"}
-        return Conversation(joined, self.tokens + tokens, self.call_ids | calls if calls else self.call_ids)
-
-    def load(self) -> list[dict[str, Any]]:
-        return orjson.loads(self.items)
+        return Conversation(self.tokens + tokens, self.call_ids | calls if calls else self.call_ids)
 
 
 @dataclass(frozen=True, slots=True)
