@@ -38,8 +38,11 @@ class TextGenerator:
         """One to four sentences of four to twelve words."""
         rng = self._faker.random
         rng.seed(seed)
-        sentences = []
-        for _ in range(rng.randint(1, 4)):
-            words = rng.choices(self._words, k=rng.randint(4, 12))
-            sentences.append(" ".join(words).capitalize() + ".")
+        bits = rng.getrandbits(18)  # 2 bits: how many sentences; 4 bits each: their lengths
+        lengths = [4 + (bits >> (2 + 4 * i)) % 9 for i in range(1 + bits % 4)]
+        words = rng.choices(self._words, k=sum(lengths))
+        sentences, start = [], 0
+        for length in lengths:
+            sentences.append(" ".join(words[start : start + length]).capitalize() + ".")
+            start += length
         return " ".join(sentences)

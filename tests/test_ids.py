@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+from ulid import ULID
+
+from emulator.clock import FrozenClock
+from emulator.ids import IdSource, encode_ulid
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_ulid_text_matches_python_ulid(value: bytes) -> None:
+    assert encode_ulid(value) == str(ULID.from_bytes(value))
+
+
+def test_ids_are_seeded_prefixed_and_time_ordered() -> None:
+    clock = FrozenClock(1_767_225_600)
+    a, b = IdSource(1, clock), IdSource(1, clock)
+    assert [a.prefixed("resp"), a.call_id(), a.hex(8)] == [b.prefixed("resp"), b.call_id(), b.hex(8)]
+    first = a.prefixed("msg")
+    clock.advance(1)
+    assert a.prefixed("msg") > first
+    assert re.fullmatch(r"msg_[0-9A-HJKMNP-TV-Z]{26}", first)
+    assert ULID.from_str(first[4:]).timestamp == 1_767_225_600
+    assert re.fullmatch(r"fc_[0-9a-f-]{36}", a.call_id())
+    assert IdSource(2, clock).prefixed("resp") != IdSource(1, clock).prefixed("resp")
