@@ -10,7 +10,20 @@ from collections.abc import Sequence
 import orjson
 
 from emulator import __version__
-from emulator.config import DEV_API_KEY, ENV_PREFIX, Config
+from emulator.config import DEV_API_KEY, ENV_PREFIX, LOG_LEVELS, Config
+
+# serve's flags: Config field -> (value type, or bool for a switch; help). Each field also reads
+# RESPONSES_EMULATOR_<FIELD> (Config.from_env); the flag wins.
+_FLAGS: dict[str, tuple[type, str]] = {
+    "host": (str, "interface to bind (default %(default)s)"),
+    "port": (int, "port (default %(default)s; 0 picks a free one)"),
+    "seed": (int, "seed for ids and generated text (default %(default)s)"),
+    "strict": (bool, "unknown request fields are 400s, not warnings"),
+    "max_stored": (int, "stored responses kept, oldest evicted first (default %(default)s)"),
+    "max_body_bytes": (int, "largest accepted body in bytes (default %(default)s)"),
+    "frozen_time": (float, "freeze the clock at this Unix time, for byte-identical runs"),
+    "log_level": (str, "uvicorn's log level (default %(default)s)"),
+}
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:
@@ -23,58 +36,19 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the emulator on HTTP")
-    serve.add_argument("--host", default=defaults.host, help="interface to bind (default %(default)s)")
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=defaults.port,
-        help="port (default %(default)s; 0 picks a free one)",
-    )
-    serve.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="seed for ids and generated text (default %(default)s)",
-    )
+    for name, (kind, help_text) in _FLAGS.items():
+        flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
+        if kind is bool:
+            serve.add_argument(flag, action="store_true", default=default, help=help_text)
+        else:
+            choices = LOG_LEVELS if name == "log_level" else None
+            serve.add_argument(flag, type=kind, default=default, choices=choices, help=help_text)
     serve.add_argument(
         "--api-key", dest="api_keys", action="append", metavar="KEY",
         help=f"accepted bearer key; repeat for several (default: the dev key '{DEV_API_KEY}')",
     )  # fmt: skip
     serve.add_argument(
-        "--no-auth",
-        action="store_true",
-        default=not defaults.auth,
-        help="accept requests without a key",
-    )
-    serve.add_argument(
-        "--strict",
-        action="store_true",
-        default=defaults.strict,
-        help="unknown request fields are 400s, not warnings",
-    )
-    serve.add_argument(
-        "--max-stored",
-        type=int,
-        default=defaults.max_stored,
-        help="stored responses kept, oldest evicted first (default %(default)s)",
-    )
-    serve.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=defaults.max_body_bytes,
-        help="largest accepted body (default %(default)s)",
-    )
-    serve.add_argument(
-        "--frozen-time",
-        type=float,
-        default=defaults.frozen_time,
-        metavar="UNIX_SECONDS",
-        help="freeze the clock at this time (byte-identical runs)",
-    )
-    serve.add_argument(
-        "--log-level",
-        default=defaults.log_level,
-        choices=["critical", "error", "warning", "info", "debug"],
+        "--no-auth", action="store_true", default=not defaults.auth, help="accept requests without a key"
     )
 
     commands.add_parser("schema", help="print the OpenAPI document built from schemas/")
@@ -95,16 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = dataclasses.replace(
         defaults,
-        host=args.host,
-        port=args.port,
-        seed=args.seed,
+        **{name: getattr(args, name) for name in _FLAGS},
         api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
         auth=not args.no_auth,
-        strict=args.strict,
-        max_stored=args.max_stored,
-        max_body_bytes=args.max_body_bytes,
-        frozen_time=args.frozen_time,
-        log_level=args.log_level,
     )
     return serve(config)
 

@@ -10,6 +10,8 @@ DEV_API_KEY = "emulator-dev-key"
 
 ENV_PREFIX = "RESPONSES_EMULATOR_"
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -59,5 +61,9 @@ def _parse(name: str, raw: str) -> object:
             if not keys:
                 raise ValueError("needs at least one key")
             return keys
+        case "log_level":
+            if raw.lower() not in LOG_LEVELS:
+                raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+            return raw.lower()
         case _:
             return raw

@@ -93,15 +93,25 @@ def test_no_auth() -> None:
         assert "auth is off" in banner
 
 
-def test_bad_env_var_is_a_clear_error() -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        ([], {"RESPONSES_EMULATOR_PORT": "eighty"}, "RESPONSES_EMULATOR_PORT='eighty'"),
+        ([], {"RESPONSES_EMULATOR_LOG_LEVEL": "loud"}, "expected one of critical"),
+        (["--log-level", "loud"], {}, "invalid choice: 'loud'"),
+        (["--port", "x"], {}, "invalid int value: 'x'"),
+    ],
+)
+def test_bad_settings_are_usage_errors(args: list[str], env: dict[str, str], says: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve"],
-        env={**os.environ, "RESPONSES_EMULATOR_PORT": "eighty"},
+        [sys.executable, "-m", "emulator", "serve", *args],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 2
-    assert "RESPONSES_EMULATOR_PORT='eighty'" in result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_safe_defaults() -> None:

@@ -94,11 +94,13 @@ def fuzz_client() -> Iterator[TestClient]:
         yield client
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+# Requests go through the whole app, so examples are slower than hypothesis expects.
+THROUGH_THE_APP = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
+
+
+@settings(THROUGH_THE_APP, max_examples=150)
 @given(body=valid_bodies)
 def test_valid_bodies_succeed(fuzz_client: TestClient, body: dict[str, Any]) -> None:
     reply = fuzz_client.post("/v3/router/responses", json=body)
@@ -106,11 +108,7 @@ def test_valid_bodies_succeed(fuzz_client: TestClient, body: dict[str, Any]) -> 
     assert_contract_response(reply.json())
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(THROUGH_THE_APP, max_examples=300)
 @given(body=bodies)
 def test_never_a_server_error(fuzz_client: TestClient, body: dict[str, Any]) -> None:
     reply = fuzz_client.post("/v3/router/responses", json=body)
