@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from ulid import ULID
+from ulid.base32 import encode_randomness, encode_timestamp
 
 from emulator.clock import Clock
 
@@ -19,10 +19,16 @@ class IdSource:
     def __init__(self, seed: int, clock: Clock) -> None:
         self._rng = random.Random(seed)
         self._clock = clock
+        self._millis = -1
+        self._time_part = ""
 
     def ulid(self) -> str:
+        # python-ulid's encoders, called directly: the time part is shared by every id minted in
+        # the same millisecond, so it is encoded once; no ULID object is built per id.
         millis = int(self._clock.now() * 1000)
-        return str(ULID.from_bytes(millis.to_bytes(6, "big") + self._rng.randbytes(10)))
+        if millis != self._millis:
+            self._millis, self._time_part = millis, encode_timestamp(millis.to_bytes(6, "big"))
+        return self._time_part + encode_randomness(self._rng.getrandbits(80).to_bytes(10, "big"))
 
     def prefixed(self, prefix: str) -> str:
         return f"{prefix}_{self.ulid()}"
@@ -31,4 +37,4 @@ class IdSource:
         return f"fc_{uuid.UUID(int=self._rng.getrandbits(128), version=4)}"
 
     def hex(self, nbytes: int) -> str:
-        return self._rng.randbytes(nbytes).hex()
+        return self._rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big").hex()

@@ -7,6 +7,7 @@ defaults in the order the keys are rendered; it is built once and copied per res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from emulator.ids import IdSource
@@ -51,15 +52,16 @@ TEMPLATE: dict[str, Any] = {
     "prompt_cache_retention": None,
 }
 
-# Request fields echoed as sent (numbers become floats where the response type is a number).
-_ECHOED = (
+# How each echoed request field appears in the response (contract section 3.1); fields not
+# listed here are not echoed. Driven by the request's keys, which are few.
+_AS_SENT = frozenset((
     "model", "instructions", "previous_response_id", "tool_choice", "max_output_tokens",
     "max_tool_calls", "parallel_tool_calls", "store", "background", "metadata", "service_tier",
     "safety_identifier", "prompt_cache_key", "prompt_cache_options", "top_logprobs",
-)  # fmt: skip
-_FLOATS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
-# Optional keys that appear only when the request set them.
-_ONLY_WHEN_SENT = ("conversation", "memory", "top_k")
+    # optional keys, present only when the request set them
+    "conversation", "memory", "top_k",
+))  # fmt: skip
+_AS_FLOAT = frozenset(("temperature", "top_p", "presence_penalty", "frequency_penalty"))
 
 _ITEM_ID_PREFIX = {
     "message": "msg",
@@ -83,32 +85,42 @@ def is_secret(value: Any) -> bool:
 
 def echo(request: dict[str, Any]) -> dict[str, Any]:
     """The response fields that echo the request (everything but ids, times, status, output)."""
-    fields = {k: request[k] for k in _ECHOED if k in request}
-    for key in _FLOATS:
-        if key in request:
-            fields[key] = float(request[key])
-    for key in _ONLY_WHEN_SENT:
-        if key in request:
-            fields[key] = request[key]
-    if "tools" in request:
-        fields["tools"] = [_echo_tool(t) for t in request["tools"]]
-    if "text" in request:
-        fields["text"] = {**TEMPLATE["text"], **request["text"]}
-        if fields["text"]["format"]["type"] == "json_schema":  # keys OpenResponses requires
-            fields["text"]["format"] = {"description": None, "strict": False, **fields["text"]["format"]}
-    if "reasoning" in request:
-        fields["reasoning"] = {"effort": None, "summary": None, **request["reasoning"]}
-    if request.get("truncation") in ("auto", "disabled"):  # an OpenAI-client field, not orq's
-        fields["truncation"] = request["truncation"]
-    if "variables" in request:
-        fields["variables"] = redact_variables(request["variables"])
+    fields = {}
+    for key, value in request.items():
+        if key in _AS_SENT:
+            fields[key] = value
+        elif key in _AS_FLOAT:
+            fields[key] = float(value)
+        elif key in _TRANSFORMED:
+            fields[key] = _TRANSFORMED[key](value)
     return fields
+
+
+def _echo_text(text: dict[str, Any]) -> dict[str, Any]:
+    echoed = {**TEMPLATE["text"], **text}
+    if echoed["format"]["type"] == "json_schema":  # keys OpenResponses requires
+        echoed["format"] = {"description": None, "strict": False, **echoed["format"]}
+    return echoed
+
+
+def _echo_truncation(value: Any) -> str:
+    # An OpenAI-client field, not orq's (so unvalidated): echoed only when it is a known value.
+    return value if value in ("auto", "disabled") else TEMPLATE["truncation"]
 
 
 def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool["type"] == "function":  # OpenResponses requires these keys, null when unset
         return {"description": None, "parameters": None, "strict": None, **tool}
     return tool
+
+
+_TRANSFORMED: dict[str, Callable[[Any], Any]] = {
+    "tools": lambda tools: [_echo_tool(t) for t in tools],
+    "text": _echo_text,
+    "reasoning": lambda reasoning: {"effort": None, "summary": None, **reasoning},
+    "truncation": _echo_truncation,
+    "variables": redact_variables,
+}
 
 
 def normalise_input(raw: str | list[dict[str, Any]] | None, ids: IdSource) -> list[dict[str, Any]]:

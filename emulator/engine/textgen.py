@@ -32,11 +32,13 @@ class TextGenerator:
 
     def __init__(self, locale: str = "en_US") -> None:
         self._faker = Faker(locale)
+        self._faker.seed_instance(0)  # this instance's own RNG, not the one Faker shares globally
+        self._rng = self._faker.random  # fetched once: Faker's proxy makes each lookup costly
         self._words: tuple[str, ...] = tuple(self._faker.get_words_list())
 
     def reply(self, seed: int) -> str:
         """One to four sentences of four to twelve words."""
-        rng = self._faker.random
+        rng = self._rng
         rng.seed(seed)
         bits = rng.getrandbits(18)  # 2 bits: how many sentences; 4 bits each: their lengths
         lengths = [4 + (bits >> (2 + 4 * i)) % 9 for i in range(1 + bits % 4)]
