@@ -7,7 +7,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
-from emulator.engine.textgen import request_seed
+from emulator.engine.textgen import TextGenerator, request_digest
 from tests.support import AUTH, LiveServer, make_config
 
 SEQUENCE: list[dict[str, Any]] = [
@@ -74,9 +74,27 @@ def test_same_request_same_text_new_ids(client: TestClient) -> None:
 
 def test_transport_does_not_change_the_words() -> None:
     request = {"model": "openai/gpt-4o", "input": "hi"}
-    assert request_seed(0, request) == request_seed(0, {**request, "stream": True})
-    assert request_seed(0, request) != request_seed(0, {**request, "temperature": 0.5})
-    assert request_seed(0, request) != request_seed(1, request)
+    assert request_digest(0, request) == request_digest(
+        0, {**request, "stream": True, "stream_options": {"include_obfuscation": False}}
+    )
+    assert request_digest(0, request) == request_digest(
+        0, dict(reversed(request.items()))
+    )  # key order is not meaning
+    assert request_digest(0, request) != request_digest(0, {**request, "temperature": 0.5})
+    assert request_digest(0, request) != request_digest(1, request)
+
+
+def test_replies_are_plausible_sentences_made_of_their_tokens() -> None:
+    from emulator.engine import tokens
+
+    generator = TextGenerator()
+    for n in range(200):
+        pieces = generator.reply(request_digest(n, {"model": "openai/gpt-4o", "input": "hi"}))
+        text = "".join(pieces)
+        assert tokens.tokenize(text) == pieces  # the pieces are exactly the text's tokens
+        sentences = text.split(". ")
+        assert 1 <= len(sentences) <= 4 and text.endswith(".")
+        assert all(s[0].isupper() and 4 <= len(s.rstrip(".").split()) <= 12 for s in sentences)
 
 
 def test_clock_drives_timestamps() -> None:

@@ -9,7 +9,7 @@ from emulator.contract.echo import TEMPLATE, echo, normalise_input
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import tokens
 from emulator.engine.plan import ItemPlan, Plan
-from emulator.engine.textgen import TextGenerator, request_seed
+from emulator.engine.textgen import TextGenerator, request_digest
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation, ResponseStore
 
@@ -32,14 +32,13 @@ class Planner:
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
 
-        text = self.text.reply(request_seed(self.seed, request))
-        pieces = tokens.tokenize(text)
+        pieces = self.text.reply(request_digest(self.seed, request))
         status, incomplete = "completed", None
         limit = request.get("max_output_tokens")
         if limit is not None and len(pieces) > limit:
             pieces = pieces[:limit]
-            text = "".join(pieces)
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
+        text = "".join(pieces)
         message = {
             "type": "message",
             "id": self.ids.prefixed("msg"),

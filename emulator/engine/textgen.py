@@ -1,50 +1,62 @@
-"""The default backend's words: plausible, deterministic text from Faker.
+"""The default backend's words: plausible, deterministic text over Faker's vocabulary.
 
-The seed of each reply is derived from (global seed, the request's generation-relevant fields),
-so the same request always gets the same text and different requests get different text. How
-the reply is transported (`stream`, `stream_options`) does not change it.
+Each reply is drawn from a stream of pseudo-random bytes: SHAKE-128 keyed by the global seed over
+the request's generation-relevant fields (in canonical form). So the same request always gets
+the same text, different requests get different text, and how the reply is transported
+(`stream`, `stream_options`) does not change it.
 
-Sentences are drawn from Faker's lorem word list with Faker's seeded RNG. Assembling them here
-instead of calling `Faker.paragraph()` gives the same kind of text at a quarter of the cost,
-which matters on the hot path of every request.
+A reply is produced as its tokens (`emulator.engine.tokens`), not as a string to be split later:
+every word of Faker's lorem list is tokenised once, in the three forms a sentence uses, so a
+reply costs a hash and a few joins. The text is the join of the tokens, which is exactly what
+streaming deltas, usage counts and `max_output_tokens` truncation need.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from typing import Any
 
 import orjson
 from faker import Faker
 
+from emulator.engine.tokens import tokenize
+
 _TRANSPORT_ONLY = frozenset({"stream", "stream_options"})
+_MAX_SENTENCES, _MIN_WORDS, _MAX_WORDS = 4, 4, 12
+_PICKS = struct.Struct(f"<{_MAX_SENTENCES * _MAX_WORDS}H")  # little-endian on every machine
+_STREAM_BYTES = 2 + _PICKS.size
 
 
-def request_seed(seed: int, request: dict[str, Any]) -> int:
+def request_digest(seed: int, request: dict[str, Any]) -> bytes:
+    """The reply's random stream: a function of the seed and the request, nothing else."""
     generation = {k: v for k, v in request.items() if k not in _TRANSPORT_ONLY}
-    digest = hashlib.blake2b(digest_size=8, key=seed.to_bytes(8, "big", signed=True))
-    digest.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
-    return int.from_bytes(digest.digest(), "big")
+    shake = hashlib.shake_128(seed.to_bytes(8, "big", signed=True))
+    shake.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
+    return shake.digest(_STREAM_BYTES)
 
 
 class TextGenerator:
-    """One Faker instance (building one is slow), reseeded per reply."""
+    """Sentences of Faker's lorem words, with each word's tokens computed once."""
 
     def __init__(self, locale: str = "en_US") -> None:
-        self._faker = Faker(locale)
-        self._faker.seed_instance(0)  # this instance's own RNG, not the one Faker shares globally
-        self._rng = self._faker.random  # fetched once: Faker's proxy makes each lookup costly
-        self._words: tuple[str, ...] = tuple(self._faker.get_words_list())
+        words = Faker(locale).get_words_list()
+        self._opening = [tuple(tokenize(w.capitalize())) for w in words]  # the reply's first word
+        self._capital = [tuple(tokenize(" " + w.capitalize())) for w in words]  # later sentences' first
+        self._inner = [tuple(tokenize(" " + w)) for w in words]
+        self._count = len(words)
 
-    def reply(self, seed: int) -> str:
-        """One to four sentences of four to twelve words."""
-        rng = self._rng
-        rng.seed(seed)
-        bits = rng.getrandbits(18)  # 2 bits: how many sentences; 4 bits each: their lengths
-        lengths = [4 + (bits >> (2 + 4 * i)) % 9 for i in range(1 + bits % 4)]
-        words = rng.choices(self._words, k=sum(lengths))
-        sentences, start = [], 0
-        for length in lengths:
-            sentences.append(" ".join(words[start : start + length]).capitalize() + ".")
-            start += length
-        return " ".join(sentences)
+    def reply(self, stream: bytes) -> list[str]:
+        """The tokens of one to four sentences of four to twelve words; "".join() is the text."""
+        shape = stream[0] | stream[1] << 8
+        picks = _PICKS.unpack_from(stream, 2)
+        count, inner = self._count, self._inner
+        tokens: list[str] = []
+        for sentence in range(1 + shape % _MAX_SENTENCES):
+            length = _MIN_WORDS + (shape >> (2 + 4 * sentence)) % (_MAX_WORDS - _MIN_WORDS + 1)
+            start = sentence * _MAX_WORDS
+            tokens += (self._opening if sentence == 0 else self._capital)[picks[start] % count]
+            for pick in picks[start + 1 : start + length]:
+                tokens += inner[pick % count]
+            tokens.append(".")
+        return tokens
