@@ -1,6 +1,8 @@
 """Throughput and latency of a non-stream create: the emulator against a bare Starlette app.
 
 Every request carries a distinct question (a counter), so the emulator generates every reply.
+On a machine with two or more cores the server is pinned to CPU 0 and the load generator to
+CPU 1 (the same for both apps), so neither migrates and the figures repeat.
 Each app runs alone under uvicorn (uvloop + httptools, one worker, no access log) in its own
 process, loaded by the same client: wrk when installed (apt-get install wrk), else a Python
 client. Prints requests/s and p50/p99 latency for each, and the ratio emulator / bare.
@@ -31,6 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.apps import HEADERS, MARKER, PATH, REQUEST_BYTES, VARIED_PREFIX, VARIED_SUFFIX, varied  # noqa: E402
 
+PIN = os.cpu_count() and os.cpu_count() >= 2 and hasattr(os, "sched_setaffinity") and shutil.which("taskset")
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+
+def pinned(cpu: str, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if PIN else command
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -42,8 +51,9 @@ def free_port() -> int:
 def server(factory: str) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench.apps:{factory}", "--factory", "--port", str(port),
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        pinned(SERVER_CPU, [sys.executable, "-m", "uvicorn", f"bench.apps:{factory}", "--factory",
+                            "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+                            "--no-access-log", "--log-level", "warning"]),
         cwd=ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -78,7 +88,8 @@ end
         f.write(script)
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url + PATH],
+            pinned(LOAD_CPU, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+                              "-s", f.name, url + PATH]),
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -113,6 +124,8 @@ def load_python(url: str, seconds: int, connections: int) -> dict[str, float]:
             await asyncio.gather(*(worker() for _ in range(connections)))
         return latencies
 
+    if PIN:
+        os.sched_setaffinity(0, {int(LOAD_CPU)})
     latencies = asyncio.run(run())
     cuts = statistics.quantiles(latencies, n=100)
     return {"rps": len(latencies) / seconds, "p50": cuts[49], "p99": cuts[98]}
@@ -134,7 +147,8 @@ def main() -> None:
         with server(name) as url:
             load(url, 2, args.connections)  # warm-up
             results[name] = load(url, args.seconds, args.connections)
-    print(f"client: {args.client}, {args.connections} connections, {args.seconds}s each, one uvicorn worker")
+    where = f"server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}" if PIN else "unpinned"
+    print(f"client: {args.client}, {args.connections} connections, {args.seconds}s each, one worker, {where}")
     print(f"{'app':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, r in results.items():
         print(f"{name:<10}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}")
