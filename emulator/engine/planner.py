@@ -89,17 +89,14 @@ class Planner:
         return stored.conversation
 
 
-def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+def usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    """Usage with every counter any client requires (contract decision 3)."""
     return {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "input_tokens_details": {
-            "cached_tokens": cached,
-            "cache_creation_tokens": 0,
-            "cache_write_tokens": 0,
-        },
-        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "input_tokens_details": {"cached_tokens": 0, "cache_creation_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": 0},
     }
 
 

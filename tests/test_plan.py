@@ -1,0 +1,86 @@
+"""The Plan's event sequence (what the streaming renderer will send) agrees with its final snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emulator.clock import FrozenClock
+from emulator.contract import schemas
+from emulator.engine.plan import ItemPlan, Plan, PlanEvent
+from emulator.engine.planner import Planner
+from emulator.engine.textgen import TextGenerator
+from emulator.ids import IdSource
+from emulator.state.responses import Conversation, ResponseStore
+from tests.support import T0
+
+
+def planner() -> Planner:
+    clock = FrozenClock(T0)
+    return Planner(seed=0, clock=clock, ids=IdSource(0, clock), store=ResponseStore(), text=TextGenerator())
+
+
+def texts_from(events: list[PlanEvent]) -> dict[tuple[int, int], str]:
+    streamed: dict[tuple[int, int], str] = {}
+    for event in events:
+        if event.type == "response.output_text.delta":
+            key = (event.data["output_index"], event.data["content_index"])
+            streamed[key] = streamed.get(key, "") + event.data["delta"]
+    return streamed
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"model": "openai/gpt-4o", "input": "hi"},
+        {"model": "openai/gpt-4o", "input": "hi", "max_output_tokens": 3},
+    ],
+)
+def test_events_agree_with_the_final_snapshot(request_: dict[str, Any]) -> None:
+    plan = planner().plan(request_)
+    events = list(plan.events())
+    kinds = [e.type for e in events]
+    terminal = "response.incomplete" if "max_output_tokens" in request_ else "response.completed"
+    deltas = len(plan.items[0].pieces[0])
+    assert kinds == [
+        "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+        *["response.output_text.delta"] * deltas,
+        "response.output_text.done", "response.content_part.done", "response.output_item.done", terminal,
+    ]  # fmt: skip
+    final_text = plan.response["output"][0]["content"][0]["text"]
+    assert texts_from(events) == {(0, 0): final_text}
+    assert events[-1].data["response"] is plan.response
+    message_id = plan.response["output"][0]["id"]
+    assert all(e.data["item_id"] == message_id for e in events if "item_id" in e.data)
+    for snapshot in (events[0].data["response"], events[1].data["response"], events[-1].data["response"]):
+        schemas.validator(schemas.RESPONSE).validate(snapshot)
+    assert events[0].data["response"]["status"] == "in_progress"
+    assert events[0].data["response"]["output"] == [] and events[0].data["response"]["usage"] is None
+
+
+def test_function_call_items_stream_their_arguments() -> None:
+    call = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "fc_x",
+        "name": "get_weather",
+        "arguments": '{"city":"Paris"}',
+        "status": "completed",
+    }
+    base = planner().plan({"model": "openai/gpt-4o", "input": "hi"}).response
+    plan = Plan(
+        {**base, "output": [call]},
+        [ItemPlan(call, pieces=[['{"city":', '"Paris"}']], delays=[[0.1, 0.2]])],
+        Conversation(),
+        first_delay=0.5,
+    )
+    events = list(plan.events())
+    deltas = [e for e in events if e.type == "response.function_call_arguments.delta"]
+    assert "".join(e.data["delta"] for e in deltas) == call["arguments"]
+    assert [e.delay for e in deltas] == [0.6, 0.2]  # time to first token lands on the first delta
+    assert plan.total_delay() == pytest.approx(0.8)
+    done = next(e for e in events if e.type == "response.function_call_arguments.done")
+    assert (done.data["name"], done.data["arguments"]) == ("get_weather", call["arguments"])
+    added = next(e for e in events if e.type == "response.output_item.added")
+    assert added.data["item"]["arguments"] == "" and added.data["item"]["status"] == "in_progress"
