@@ -18,8 +18,8 @@ from emulator.contract.validation import RequestValidator
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
 from emulator.http import errors
-from emulator.http.auth import BearerAuth
-from emulator.http.responses import ResponsesAPI
+from emulator.http.auth import BearerAuth, BearerCheck
+from emulator.http.responses import ResponsesAPI, ResponsesRoutes
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.state.responses import ResponseStore
@@ -47,12 +47,16 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
     async def openapi_json(request: Request) -> Response:
         return Response(openapi_body, media_type="application/json")
 
-    middleware = []
-    if config.auth:
-        hint = DEV_API_KEY if config.uses_dev_key else None
-        middleware.append(Middleware(BearerAuth, keys=config.api_keys, hint=hint))
+    auth = (
+        BearerCheck(config.api_keys, hint=DEV_API_KEY if config.uses_dev_key else None)
+        if config.auth
+        else None
+    )
+    middleware = [Middleware(ResponsesRoutes, api=api, auth=auth)]
+    if auth is not None:
+        middleware.append(Middleware(BearerAuth, check=auth))  # the other /v1 and /v3 paths
     app = Starlette(
-        routes=[*api.routes(), Route("/health", health), Route("/openapi.json", openapi_json)],
+        routes=[Route("/health", health), Route("/openapi.json", openapi_json)],
         middleware=middleware,
         exception_handlers={
             ApiError: errors.on_api_error,

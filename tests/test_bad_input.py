@@ -240,3 +240,17 @@ def test_unknown_fields_are_400_in_strict_mode() -> None:
             "/v3/router/responses", json=body(tools=[{"type": "function", "name": "f", "extra": 1}])
         )
         assert (nested.status_code, nested.json()["error"]["param"]) == (400, "/tools/0/extra")
+
+
+def test_route_edges(client: TestClient) -> None:
+    created = client.post("/v3/router/responses", json=OK).json()
+    head = client.head(f"/v3/router/responses/{created['id']}")
+    assert head.status_code == 200 and head.headers["x-orq-trace-id"] == created["telemetry"]["trace_id"]
+    assert client.get("/v3/router/responses/").status_code == 404
+    nested = client.get(f"/v3/router/responses/{created['id']}/input_items")
+    assert (nested.status_code, nested.json()["error"]["code"]) == (404, "not_found")
+    deleted = client.delete(f"/v1/responses/{created['id']}")
+    assert (deleted.status_code, deleted.headers["allow"]) == (405, "GET, HEAD")
+    assert client.post("/v3/router/responsesX", json=OK).status_code == 404
+    assert_contract_error(nested.json())
+    assert_contract_error(deleted.json())
