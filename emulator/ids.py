@@ -36,5 +36,7 @@ class IdSource:
     def call_id(self) -> str:
         return f"fc_{uuid.UUID(int=self._rng.getrandbits(128), version=4)}"
 
-    def hex(self, nbytes: int) -> str:
-        return self._rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big").hex()
+    def trace(self) -> tuple[str, str]:
+        """An OpenTelemetry (trace id, span id) pair: 32 and 16 hex digits."""
+        digits = self._rng.getrandbits(192).to_bytes(24, "big").hex()
+        return digits[:32], digits[32:]

@@ -11,7 +11,9 @@ from emulator.ids import IdSource
 def test_ids_are_seeded_prefixed_and_time_ordered() -> None:
     clock = FrozenClock(1_767_225_600)
     a, b = IdSource(1, clock), IdSource(1, clock)
-    assert [a.prefixed("resp"), a.call_id(), a.hex(8)] == [b.prefixed("resp"), b.call_id(), b.hex(8)]
+    assert [a.prefixed("resp"), a.call_id(), a.trace()] == [b.prefixed("resp"), b.call_id(), b.trace()]
+    trace_id, span_id = a.trace()
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and re.fullmatch(r"[0-9a-f]{16}", span_id)
     first = a.prefixed("msg")
     clock.advance(1)
     assert a.prefixed("msg") > first

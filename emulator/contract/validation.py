@@ -42,7 +42,7 @@ class RequestValidator:
                 "invalid_request_body",
                 f"The request body must be a JSON object, got {describe(body)}",
             )
-        unknown = [k for k in body if k not in self._known]
+        unknown = [] if self._known.issuperset(body) else [k for k in body if k not in self._known]
         subject = {k: v for k, v in body.items() if k in self._known} if unknown else body
         warnings = [unknown_field(pointer([k])) for k in unknown]
         if not self._fast.is_valid(subject):

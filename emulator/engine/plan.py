@@ -60,7 +60,11 @@ class Plan:
         return TERMINAL_EVENT[self.response["status"]]
 
     def total_delay(self) -> float:
-        return self.first_delay + sum(sum(map(sum, p.delays)) for p in self.items)
+        total = self.first_delay
+        for item in self.items:
+            for delays in item.delays:
+                total += sum(delays)
+        return total
 
     def in_progress_snapshot(self) -> dict[str, Any]:
         """The response as the lifecycle events before any output announce it."""

@@ -66,7 +66,7 @@ class Planner:
             input=input_items,
             output=output,
             usage=usage(input_tokens, output_tokens),
-            telemetry={"trace_id": self.ids.hex(16), "span_id": self.ids.hex(8)},
+            telemetry=dict(zip(("trace_id", "span_id"), self.ids.trace(), strict=True)),
         )
         output_tokens_in_context = tokens.ITEM_OVERHEAD + output_tokens
         conversation = history.extended([*input_items, *output], turn_tokens + output_tokens_in_context)
@@ -102,11 +102,14 @@ def usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
 
 def _check_call_ids(items: list[dict[str, Any]], history: Conversation) -> None:
     """Every function_call_output must answer a function_call of this conversation (decision 4)."""
+    answers = [(n, i["call_id"]) for n, i in enumerate(items) if i["type"] == "function_call_output"]
+    if not answers:
+        return
     known = history.call_ids | {i["call_id"] for i in items if i["type"] == "function_call"}
-    for index, item in enumerate(items):
-        if item["type"] == "function_call_output" and item["call_id"] not in known:
+    for index, call_id in answers:
+        if call_id not in known:
             raise bad_field(
                 f"/input/{index}/call_id",
-                f"/input/{index}/call_id '{item['call_id']}' answers no function_call of this "
+                f"/input/{index}/call_id '{call_id}' answers no function_call of this "
                 "conversation; send the function_call item too, or continue with previous_response_id",
             )

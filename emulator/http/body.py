@@ -30,21 +30,27 @@ async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
             )  # fmt: skip
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    body = b""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
-        body += message.get("body", b"")
-        if len(body) > limit:
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
             raise _too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    if not body.strip():
-        raise ApiError(400, "invalid_request_body", "The request body is empty; send a JSON object.")
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if not body.strip():
+            raise ApiError(
+                400, "invalid_request_body", "The request body is empty; send a JSON object."
+            ) from None
         raise ApiError(400, "invalid_request_body", f"The request body is not valid JSON: {exc}.") from None
 
 
