@@ -12,8 +12,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
@@ -37,9 +35,6 @@ class StoredResponse:
     body: bytes  # the response object as GET returns it
     conversation: Conversation  # the conversation up to and including this response's output
     trace: tuple[str, str]  # (trace_id, span_id) of its telemetry, for the x-orq-trace-* headers
-
-    def response(self) -> dict[str, Any]:
-        return orjson.loads(self.body)
 
 
 class ResponseStore:
@@ -69,7 +64,3 @@ class ResponseStore:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._unstored.clear()
