@@ -81,3 +81,13 @@ def invalid_request(failures: list[Failure], code: str = "invalid_request_body")
 
 def bad_field(param: str, message: str, code: str = "invalid_request_body") -> ApiError:
     return invalid_request([Failure(param, message)], code)
+
+
+def method_not_allowed(method: str, path: str, allowed: str) -> ApiError:
+    """A 405 naming the methods the path takes, also in the Allow header."""
+    return ApiError(
+        405,
+        "method_not_allowed",
+        f"{method} is not allowed on {path}; use {allowed or 'another method'}",
+        headers={"Allow": allowed} if allowed else {},
+    )

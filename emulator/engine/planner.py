@@ -56,6 +56,7 @@ class Planner:
             + tokens.count_tools(request.get("tools", []))
         )
         output_tokens = len(pieces)
+        trace_id, span_id = self.ids.trace()
         response = TEMPLATE | echo(request)
         response.update(
             id=response_id,
@@ -66,7 +67,7 @@ class Planner:
             input=input_items,
             output=output,
             usage=usage(input_tokens, output_tokens),
-            telemetry=dict(zip(("trace_id", "span_id"), self.ids.trace(), strict=True)),
+            telemetry={"trace_id": trace_id, "span_id": span_id},
         )
         output_tokens_in_context = tokens.ITEM_OVERHEAD + output_tokens
         conversation = history.extended([*input_items, *output], turn_tokens + output_tokens_in_context)

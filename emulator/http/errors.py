@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.contract.errors import ApiError
+from emulator.contract.errors import ApiError, method_not_allowed
 
 log = logging.getLogger("emulator")
 
@@ -33,13 +33,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        error = ApiError(
-            405,
-            "method_not_allowed",
-            f"{request.method} is not allowed on {request.url.path}; use {allowed or 'another method'}",
-        )
-        error.headers.update(exc.headers or {})
-        return error_response(error)
+        return error_response(method_not_allowed(request.method, request.url.path, allowed))
     if exc.status_code == 404:
         return error_response(
             ApiError(

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.clock import Clock
-from emulator.contract.errors import ApiError, Failure
+from emulator.contract.errors import ApiError, Failure, method_not_allowed
 from emulator.contract.validation import RequestValidator
 from emulator.engine.planner import Planner
 from emulator.http.auth import BearerCheck
@@ -143,11 +143,6 @@ class ResponsesRoutes:
 
 def _not_allowed(method: str, path: str, allowed: str) -> Handler:
     async def refuse(scope: Scope, receive: Receive) -> Answer:
-        raise ApiError(
-            405,
-            "method_not_allowed",
-            f"{method} is not allowed on {path}; use {allowed}",
-            headers={"Allow": allowed},
-        )
+        raise method_not_allowed(method, path, allowed)
 
     return refuse

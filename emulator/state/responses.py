@@ -47,14 +47,10 @@ class ResponseStore:
         self._unstored: OrderedDict[str, None] = OrderedDict()
 
     def put(self, entry: StoredResponse) -> None:
-        self._entries[entry.id] = entry
-        while len(self._entries) > self.cap:
-            self._entries.popitem(last=False)
+        _bounded_insert(self._entries, entry.id, entry, self.cap)
 
     def remember_unstored(self, response_id: str) -> None:
-        self._unstored[response_id] = None
-        while len(self._unstored) > self.cap:
-            self._unstored.popitem(last=False)
+        _bounded_insert(self._unstored, response_id, None, self.cap)
 
     def was_unstored(self, response_id: str) -> bool:
         return response_id in self._unstored
@@ -64,3 +60,10 @@ class ResponseStore:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _bounded_insert(entries: OrderedDict[str, Any], key: str, value: Any, cap: int) -> None:
+    """Insert, then evict oldest first until at most `cap` entries remain."""
+    entries[key] = value
+    while len(entries) > cap:
+        entries.popitem(last=False)
