@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from emulator import __version__
 from emulator.clock import Clock, FrozenClock, SystemClock
@@ -25,7 +28,22 @@ from emulator.render.json import dumps
 from emulator.state.responses import ResponseStore
 
 
-def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Starlette:
+class EmulatorApp(Starlette):
+    """Starlette, with the Responses routes served before its middleware stack is entered."""
+
+    def __init__(self, *, responses: ResponsesRoutes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.responses = responses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.responses.match(scope)
+        if route is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.responses.serve(route, scope, receive, send)
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None) -> EmulatorApp:
     config = config or Config()
     if clock is None:
         clock = SystemClock() if config.frozen_time is None else FrozenClock(config.frozen_time)
@@ -52,10 +70,10 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
         if config.auth
         else None
     )
-    middleware = [Middleware(ResponsesRoutes, api=api, auth=auth)]
-    if auth is not None:
-        middleware.append(Middleware(BearerAuth, check=auth))  # the other /v1 and /v3 paths
-    app = Starlette(
+    # The other /v1 and /v3 paths answer 401 before 404, as the Responses routes do.
+    middleware = [Middleware(BearerAuth, check=auth)] if auth is not None else []
+    app = EmulatorApp(
+        responses=ResponsesRoutes(api=api, auth=auth),
         routes=[Route("/health", health), Route("/openapi.json", openapi_json)],
         middleware=middleware,
         exception_handlers={

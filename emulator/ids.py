@@ -10,9 +10,13 @@ from __future__ import annotations
 import random
 import uuid
 
-from ulid.base32 import encode_randomness, encode_timestamp
+from ulid.base32 import ENCODE, encode_timestamp
 
 from emulator.clock import Clock
+
+# Every pair of Crockford base32 digits, so 80 random bits encode as eight lookups: python-ulid's
+# `encode_randomness` does the same work one digit at a time, at twice the cost on the hot path.
+_DIGIT_PAIRS = tuple(ENCODE[n >> 5] + ENCODE[n & 31] for n in range(1024))
 
 
 class IdSource:
@@ -23,12 +27,16 @@ class IdSource:
         self._time_part = ""
 
     def ulid(self) -> str:
-        # python-ulid's encoders, called directly: the time part is shared by every id minted in
-        # the same millisecond, so it is encoded once; no ULID object is built per id.
+        # No ULID object per id: the time part is shared by every id minted in the same
+        # millisecond, so python-ulid encodes it once; the random part is eight pair lookups.
         millis = int(self._clock.now() * 1000)
         if millis != self._millis:
             self._millis, self._time_part = millis, encode_timestamp(millis.to_bytes(6, "big"))
-        return self._time_part + encode_randomness(self._rng.getrandbits(80).to_bytes(10, "big"))
+        n, pairs = self._rng.getrandbits(80), _DIGIT_PAIRS
+        return self._time_part + "".join((
+            pairs[n >> 70], pairs[n >> 60 & 1023], pairs[n >> 50 & 1023], pairs[n >> 40 & 1023],
+            pairs[n >> 30 & 1023], pairs[n >> 20 & 1023], pairs[n >> 10 & 1023], pairs[n & 1023],
+        ))  # fmt: skip
 
     def prefixed(self, prefix: str) -> str:
         return f"{prefix}_{self.ulid()}"

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
-from tests.support import assert_contract_error, make_config
+from tests.support import AUTH, assert_contract_error, make_config
 
 OK = {"model": "openai/gpt-4o", "input": "hi"}
 
@@ -254,3 +254,20 @@ def test_route_edges(client: TestClient) -> None:
     assert client.post("/v3/router/responsesX", json=OK).status_code == 404
     assert_contract_error(nested.json())
     assert_contract_error(deleted.json())
+
+
+def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_config())
+    planner = app.responses.api.planner
+    real_plan = planner.plan
+    monkeypatch.setattr(planner, "plan", lambda request: 1 / 0)
+    with TestClient(app, headers=AUTH, raise_server_exceptions=False) as c:
+        reply = c.post("/v3/router/responses", json=body())
+        assert (reply.status_code, reply.json()["error"]["code"]) == (500, "internal_error")
+        assert "ZeroDivisionError" in reply.json()["error"]["message"]
+        assert_contract_error(reply.json())
+        assert any("POST /v3/router/responses" in r.getMessage() and r.exc_info for r in caplog.records)
+        monkeypatch.setattr(planner, "plan", real_plan)
+        assert c.post("/v3/router/responses", json=body()).status_code == 200

@@ -21,3 +21,15 @@ def test_ids_are_seeded_prefixed_and_time_ordered() -> None:
     assert ULID.from_str(first[4:]).timestamp == 1_767_225_600
     assert re.fullmatch(r"fc_[0-9a-f-]{36}", a.call_id())
     assert IdSource(2, clock).prefixed("resp") != IdSource(1, clock).prefixed("resp")
+
+
+def test_random_part_encodes_exactly_as_python_ulid_does() -> None:
+    import random
+
+    from ulid.base32 import encode_randomness
+
+    clock = FrozenClock(1_767_225_600)
+    ids, rng = IdSource(7, clock), random.Random(7)
+    for _ in range(500):
+        expected = encode_randomness(rng.getrandbits(80).to_bytes(10, "big"))
+        assert ids.ulid()[10:] == expected

@@ -133,11 +133,9 @@ def normalise_input(raw: str | list[dict[str, Any]] | None, ids: IdSource) -> li
     items = []
     for item in raw:
         kind = item.get("type", "message")
-        normalised = {
-            "type": kind,
-            "id": item.get("id") or ids.prefixed(_ITEM_ID_PREFIX.get(kind, "item")),
-        }
-        normalised.update((k, v) for k, v in item.items() if k not in ("type", "id"))
+        normalised = {"type": kind, "id": None, **item}  # type and id first, whatever was sent
+        if not normalised["id"]:
+            normalised["id"] = ids.prefixed(_ITEM_ID_PREFIX.get(kind, "item"))
         if kind == "message" and isinstance(item["content"], str):
             part = "output_text" if item["role"] == "assistant" else "input_text"
             text_part: dict[str, Any] = {"type": part, "text": item["content"]}

@@ -13,6 +13,8 @@ from emulator.engine.textgen import TextGenerator, request_digest
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation, ResponseStore
 
+NEW_CONVERSATION = Conversation()
+
 
 class Planner:
     def __init__(
@@ -50,7 +52,7 @@ class Planner:
 
         turn_tokens = tokens.count_items(input_items)
         input_tokens = (
-            tokens.count(request.get("instructions", ""))
+            tokens.count_recurring(request.get("instructions", ""))
             + history.tokens
             + turn_tokens
             + tokens.count_tools(request.get("tools", []))
@@ -75,7 +77,7 @@ class Planner:
 
     def _history(self, previous_id: str | None) -> Conversation:
         if previous_id is None:
-            return Conversation()
+            return NEW_CONVERSATION
         stored = self.store.get(previous_id)
         if stored is None:
             why = (

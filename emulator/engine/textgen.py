@@ -30,7 +30,11 @@ _STREAM_BYTES = 2 + _PICKS.size
 
 def request_digest(seed: int, request: dict[str, Any]) -> bytes:
     """The reply's random stream: a function of the seed and the request, nothing else."""
-    generation = {k: v for k, v in request.items() if k not in _TRANSPORT_ONLY}
+    generation = (
+        {k: v for k, v in request.items() if k not in _TRANSPORT_ONLY}
+        if not _TRANSPORT_ONLY.isdisjoint(request)
+        else request
+    )
     shake = hashlib.shake_128(seed.to_bytes(8, "big", signed=True))
     shake.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
     return shake.digest(_STREAM_BYTES)

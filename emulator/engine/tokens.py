@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,6 +28,15 @@ def tokenize(text: str) -> list[str]:
 
 def count(text: str) -> int:
     return len(_TOKEN.findall(text))
+
+
+_count_remembered = lru_cache(maxsize=512)(count)
+
+
+def count_recurring(text: str) -> int:
+    """`count`, remembered for text that recurs request after request (instructions, tool
+    definitions). Only texts up to 32 KB are remembered, so the cache stays under 16 MB."""
+    return _count_remembered(text) if len(text) <= 32_768 else count(text)
 
 
 def count_content(content: Any) -> int:
@@ -60,4 +70,4 @@ def count_items(items: Iterable[dict[str, Any]]) -> int:
 
 
 def count_tools(tools: list[dict[str, Any]]) -> int:
-    return count(orjson.dumps(tools).decode()) if tools else 0
+    return count_recurring(orjson.dumps(tools).decode()) if tools else 0

@@ -20,31 +20,30 @@ class BearerCheck:
         self.hint = hint  # said in the 401 message; only ever the public dev key
 
     def check(self, scope: Scope) -> None:
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                token = token.strip()
+                if scheme.lower() == b"bearer" and any(hmac.compare_digest(token, k) for k in self.keys):
+                    return
+                raise self._refusal(scheme, token)
+        raise self._refusal(None, b"")
+
+    def _refusal(self, scheme: bytes | None, token: bytes) -> ApiError:
         hint = f" (the emulator's dev key is '{self.hint}')" if self.hint else ""
-        challenge = {"WWW-Authenticate": "Bearer"}
-        if header is None:
-            raise ApiError(
-                401,
+        if scheme is None:
+            code, message = (
                 "authentication_required",
                 f"Missing API key: send 'Authorization: Bearer <key>'{hint}.",
-                headers=challenge,
             )
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not token.strip():
-            raise ApiError(
-                401,
+        elif scheme.lower() != b"bearer" or not token:
+            code, message = (
                 "authentication_required",
                 f"The Authorization header must be 'Bearer <key>'{hint}.",
-                headers=challenge,
             )
-        if not any(hmac.compare_digest(token.strip(), key) for key in self.keys):
-            raise ApiError(
-                401,
-                "invalid_api_key",
-                f"The API key is not valid for this emulator{hint}.",
-                headers=challenge,
-            )
+        else:
+            code, message = "invalid_api_key", f"The API key is not valid for this emulator{hint}."
+        return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 class BearerAuth:

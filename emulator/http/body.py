@@ -21,7 +21,7 @@ async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
             content_type = value.decode("latin-1")
         elif name == b"content-length":
             declared = value
-    if content_type is not None:
+    if content_type is not None and content_type != "application/json":
         media = content_type.partition(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
             raise ApiError(

@@ -46,11 +46,14 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error while serving %s %s", request.method, request.url.path)
-    return error_response(
-        ApiError(
-            500,
-            "internal_error",
-            f"The emulator failed unexpectedly ({type(exc).__name__}); this is a bug in responses-emulator.",
-        )
+    return error_response(unexpected(request.method, request.url.path, exc))
+
+
+def unexpected(method: str, path: str, exc: Exception) -> ApiError:
+    """The 500 for a bug in the emulator: logged with its traceback, answered in the envelope."""
+    log.error("unexpected error while serving %s %s", method, path, exc_info=exc)
+    return ApiError(
+        500,
+        "internal_error",
+        f"The emulator failed unexpectedly ({type(exc).__name__}); this is a bug in responses-emulator.",
     )

@@ -1,10 +1,11 @@
 """The Responses routes: POST create, GET retrieve, under /v3/router and /v1.
 
-`ResponsesRoutes` serves them straight from ASGI, as middleware just inside Starlette's error
-handler: on these routes Starlette's per-request layers (exception middleware, router matching,
-Request and Response objects) cost more than the emulator's own work (measured with bench/).
+`ResponsesRoutes` serves them straight from ASGI, ahead of Starlette's middleware stack (see
+`emulator.app.EmulatorApp`): on these routes Starlette's per-request layers (error and exception
+middleware, router matching, Request and Response objects) cost more than the emulator's own
+work (measured with bench/).
 It answers exactly as the rest of the app does: the same bearer check, the same error envelope,
-405 with Allow for a wrong method. Every other path goes on to the Starlette app.
+405 with Allow for a wrong method, a logged 500 for a bug. Every other path goes to Starlette.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, method_not_allowed
@@ -22,7 +23,7 @@ from emulator.contract.validation import RequestValidator
 from emulator.engine.planner import Planner
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
-from emulator.http.errors import error_response
+from emulator.http.errors import error_response, unexpected
 from emulator.render import json as render_json
 from emulator.state.responses import ResponseStore, StoredResponse
 
@@ -90,18 +91,17 @@ class ResponsesAPI:
 
 
 class ResponsesRoutes:
-    """ASGI middleware serving the Responses routes; see the module docstring."""
+    """The Responses routes, served straight from ASGI; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, api: ResponsesAPI, auth: BearerCheck | None) -> None:
-        self.app = app
+    def __init__(self, *, api: ResponsesAPI, auth: BearerCheck | None) -> None:
         self.api = api
         self.auth = auth
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._route(scope) if scope["type"] == "http" else None
-        if route is None:
-            await self.app(scope, receive, send)
-            return
+    def match(self, scope: Scope) -> Handler | None:
+        """The handler for this request, or None when it is not a Responses route."""
+        return self._route(scope) if scope["type"] == "http" else None
+
+    async def serve(self, route: Handler, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             if self.auth is not None:
                 self.auth.check(scope)
@@ -110,6 +110,9 @@ class ResponsesRoutes:
             await error_response(error)(scope, receive, send)
             return
         except ClientDisconnected:
+            return
+        except Exception as exc:
+            await error_response(unexpected(scope["method"], scope["path"], exc))(scope, receive, send)
             return
         headers = [
             (b"content-type", b"application/json"),
