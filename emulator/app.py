@@ -20,9 +20,10 @@ from emulator.contract.errors import ApiError
 from emulator.contract.validation import RequestValidator
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
+from emulator.engine.timing import parse_timing
 from emulator.http import errors
 from emulator.http.auth import BearerAuth, BearerCheck
-from emulator.http.responses import ResponsesAPI, ResponsesRoutes
+from emulator.http.responses import ResponsesAPI, ResponsesRoutes, StreamSettings
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.state.responses import ResponseStore
@@ -56,6 +57,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         store=store,
         clock=clock,
         max_body_bytes=config.max_body_bytes,
+        streams=StreamSettings(
+            timing=parse_timing(config.timing),
+            keepalive=config.keepalive,
+            done_sentinel=config.done_sentinel,
+            reasoning_events=config.reasoning_events,
+        ),
     )
     openapi_body = dumps(openapi.document())
 

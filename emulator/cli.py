@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ import orjson
 
 from emulator import __version__
 from emulator.config import DEV_API_KEY, ENV_PREFIX, LOG_LEVELS, Config
+from emulator.engine.plan import REASONING_EVENTS
 
 # serve's flags: Config field -> (value type, or bool for a switch; help). Each field also reads
 # RESPONSES_EMULATOR_<FIELD> (Config.from_env); the flag wins.
@@ -23,7 +25,13 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "max_body_bytes": (int, "largest accepted body in bytes (default %(default)s)"),
     "frozen_time": (float, "freeze the clock at this Unix time, for byte-identical runs"),
     "log_level": (str, "uvicorn's log level (default %(default)s)"),
-}
+    "timing": (str, "stream pacing: instant, realistic, or e.g. 'realistic,ttft_ms=800,tokens_per_second=20' "
+                    "(default %(default)s; also per request with the x-emulator-timing header)"),
+    "keepalive": (float, "seconds of stream silence before a ': keepalive' comment (default %(default)s)"),
+    "reasoning_events": (str, "reasoning stream event names: orq (response.reasoning.*) or openai "
+                              "(response.reasoning_text.*) (default %(default)s)"),
+}  # fmt: skip
+_CHOICES = {"log_level": LOG_LEVELS, "reasoning_events": tuple(REASONING_EVENTS)}
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:
@@ -41,8 +49,7 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
         if kind is bool:
             serve.add_argument(flag, action="store_true", default=default, help=help_text)
         else:
-            choices = LOG_LEVELS if name == "log_level" else None
-            serve.add_argument(flag, type=kind, default=default, choices=choices, help=help_text)
+            serve.add_argument(flag, type=kind, default=default, choices=_CHOICES.get(name), help=help_text)
     serve.add_argument(
         "--api-key", dest="api_keys", action="append", metavar="KEY",
         help=f"accepted bearer key; repeat for several (default: the dev key '{DEV_API_KEY}')",
@@ -50,6 +57,10 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-auth", action="store_true", default=not defaults.auth, help="accept requests without a key"
     )
+    serve.add_argument(
+        "--no-done", action="store_true", default=not defaults.done_sentinel,
+        help="end streams without the 'data: [DONE]' line",
+    )  # fmt: skip
 
     commands.add_parser("schema", help="print the OpenAPI document built from schemas/")
     return parser
@@ -61,18 +72,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"responses-emulator: {exc}", file=sys.stderr)
         return 2
+    if ENV_PREFIX + "TIMING" not in os.environ:  # a server for people: streams at a human pace
+        defaults = dataclasses.replace(defaults, timing="realistic")
     args = _parser(defaults).parse_args(argv)
     if args.command == "schema":
         from emulator.contract.openapi import document
 
         sys.stdout.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
-    config = dataclasses.replace(
-        defaults,
-        **{name: getattr(args, name) for name in _FLAGS},
-        api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
-        auth=not args.no_auth,
-    )
+    try:
+        config = dataclasses.replace(
+            defaults,
+            **{name: getattr(args, name) for name in _FLAGS},
+            api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
+            auth=not args.no_auth,
+            done_sentinel=not args.no_done,
+        )
+    except ValueError as exc:
+        print(f"responses-emulator: {exc}", file=sys.stderr)
+        return 2
     return serve(config)
 
 

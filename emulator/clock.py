@@ -15,6 +15,9 @@ class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the Unix epoch."""
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for pacing."""
+
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of this clock's time."""
 
@@ -22,6 +25,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> float:
         return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -35,6 +41,9 @@ class FrozenClock:
         self._now = float(start)
 
     def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:

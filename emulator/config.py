@@ -6,6 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from emulator.engine.plan import REASONING_EVENTS
+from emulator.engine.timing import parse_timing
+
 DEV_API_KEY = "emulator-dev-key"
 
 ENV_PREFIX = "RESPONSES_EMULATOR_"
@@ -25,6 +28,18 @@ class Config:
     max_body_bytes: int = 10 * 1024 * 1024
     frozen_time: float | None = None  # freeze the clock at this Unix time (byte-identical runs)
     log_level: str = "info"
+    # Streaming (contract decision 5) and pacing (emulator.engine.timing)
+    timing: str = "instant"  # a profile or spec; `serve` defaults to "realistic"
+    keepalive: float = 15.0  # seconds of silence in a stream before a `: keepalive` comment
+    done_sentinel: bool = True  # send `data: [DONE]` after the terminal event
+    reasoning_events: str = "orq"  # "orq": response.reasoning.*; "openai": response.reasoning_text.*
+
+    def __post_init__(self) -> None:
+        parse_timing(self.timing)  # raises ValueError naming the problem
+        if self.reasoning_events not in REASONING_EVENTS:
+            raise ValueError(f"reasoning_events must be one of {', '.join(REASONING_EVENTS)}")
+        if not self.keepalive > 0:
+            raise ValueError("keepalive must be a number of seconds > 0")
 
     @property
     def uses_dev_key(self) -> bool:
@@ -50,9 +65,9 @@ def _parse(name: str, raw: str) -> object:
     match name:
         case "port" | "seed" | "max_stored" | "max_body_bytes":
             return int(raw)
-        case "frozen_time":
+        case "frozen_time" | "keepalive":
             return float(raw)
-        case "auth" | "strict":
+        case "auth" | "strict" | "done_sentinel":
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
                 raise ValueError("expected 1/0/true/false")
             return raw.lower() in ("1", "true", "yes")

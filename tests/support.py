@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import threading
 import time
+import typing
 from typing import Any
 
+import openai.types.responses
+import openresponses_types.types as openresponses
 import uvicorn
 from openresponses_types.types import ResponseResource
+from orq_ai_sdk.models import ResponseStreamEvent as OrqStreamEvent
+from pydantic import TypeAdapter
 
 from emulator.app import create_app
 from emulator.config import DEV_API_KEY, Config
 from emulator.contract import schemas
+from emulator.contract.streams import SseStream, read_sse, stream_problems
+from emulator.engine import tokens
+from emulator.engine.plan import ItemPlan, Plan, item_texts
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
 AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
 
 
 def make_config(**overrides: Any) -> Config:
-    return Config(frozen_time=T0, **overrides)
+    """Test settings: the clock frozen at T0 unless `frozen_time=None` asks for the real one."""
+    return Config(**{"frozen_time": T0, **overrides})
 
 
 class LiveServer:
@@ -29,7 +40,16 @@ class LiveServer:
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
         )
-        self.thread = threading.Thread(target=self.server.run, name="emulator", daemon=True)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="emulator", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve())
+
+    def call(self, coroutine: typing.Coroutine[Any, Any, Any], timeout: float = 10) -> Any:
+        """Runs `coroutine` on the server's event loop (to look at its tasks, say)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -75,3 +95,93 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
 
 def assert_contract_error(body: dict[str, Any]) -> None:
     schemas.validator(schemas.ERROR).validate(body)
+
+
+ORQ_EVENT = TypeAdapter(OrqStreamEvent)
+
+
+def _event_models(module: Any, suffix: str) -> dict[str, Any]:
+    """type value -> the module's model of that event."""
+    models = {}
+    for name in dir(module):
+        model = getattr(module, name)
+        if (
+            not name.endswith(suffix)
+            or not hasattr(model, "model_fields")
+            or "type" not in model.model_fields
+        ):
+            continue
+        annotation = model.model_fields["type"].annotation
+        if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            values = [member.value for member in annotation]
+        else:
+            values = list(typing.get_args(annotation))
+        models.update((value, model) for value in values)
+    return models
+
+
+OPENRESPONSES_EVENTS = _event_models(openresponses, "StreamingEvent")
+OPENAI_EVENTS = _event_models(openai.types.responses, "Event")
+
+
+def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with the one value OpenAI's models cannot hold set aside: a stream the client
+    left is stored `incomplete` with reason `client_disconnected`, which OpenAI's closed list of
+    reasons lacks (its SDK checks that list only with strict validation; orq's takes any string)."""
+    response = event.get("response")
+    if response and response["incomplete_details"] == {"reason": "client_disconnected"}:
+        return {**event, "response": {**response, "incomplete_details": {"reason": "max_output_tokens"}}}
+    return event
+
+
+def assert_contract_event(event: dict[str, Any]) -> None:
+    """One stream event is valid against schemas/, the orq SDK's event union, OpenAI's (where the
+    type is OpenAI's) and openresponses-types (where the type exists there)."""
+    schemas.validator(schemas.STREAM_EVENT).validate(event)
+    ORQ_EVENT.validate_python(event)
+    if event["type"] in OPENAI_EVENTS:
+        OPENAI_EVENTS[event["type"]].model_validate(as_openai_sees_it(event))
+    model = OPENRESPONSES_EVENTS.get(event["type"])
+    if model is not None:
+        seen = (
+            {**event, "response": as_openresponses_sees_it(event["response"])}
+            if "response" in event
+            else event
+        )
+        model.model_validate(seen)
+
+
+def assert_contract_stream(body: bytes, *, replay_from: int = 0, done: bool = True) -> SseStream:
+    """A whole text/event-stream body: framing, every event, and the ordering rules."""
+    stream = read_sse(body)
+    assert stream.problems == []
+    assert stream.done is done
+    for event in stream.events:
+        assert_contract_event(event)
+    assert stream_problems(stream.events, replay_from=replay_from) == []
+    return stream
+
+
+def script_output(
+    app: Any,
+    make_items: typing.Callable[[Any], list[dict[str, Any]]],
+    *,
+    status: str = "completed",
+    error: dict[str, str] | None = None,
+) -> None:
+    """Makes `app` answer every create with the output items `make_items(ids)` builds (each
+    stream sent token by token), keeping everything else the default backend plans. The seam the
+    scenario engine fills; here it lets tests stream refusals, annotations, calls and failures."""
+    planner = app.responses.api.planner
+    default_plan = planner.plan
+
+    def plan(request: dict[str, Any], timing: Any) -> Plan:
+        base = default_plan(request, timing)
+        items = make_items(planner.ids)
+        plans = [ItemPlan(item, pieces=[tokens.tokenize(t) for t in item_texts(item)]) for item in items]
+        response = {**base.response, "output": items, "status": status, "error": error}
+        if status != "incomplete":
+            response["incomplete_details"] = None
+        return Plan(response, plans, base.conversation, base.first_delay)
+
+    planner.plan = plan

@@ -57,8 +57,3 @@ def test_failed_requests_store_nothing(client: TestClient) -> None:
     assert client.post(URL, json={**HI, "temperature": 9}).status_code == 400
     assert client.post(URL, json={**HI, "previous_response_id": "resp_x"}).status_code == 400
     assert len(client.app.state.store) == before
-
-
-def test_stream_true_is_not_implemented_yet(client: TestClient) -> None:
-    reply = client.post(URL, json={**HI, "stream": True})
-    assert (reply.status_code, reply.json()["error"]["code"]) == (501, "not_implemented")

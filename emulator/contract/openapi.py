@@ -16,6 +16,7 @@ _TOP_NAMES = {
     schemas.REQUEST: "CreateResponseRequest",
     schemas.RESPONSE: "Response",
     schemas.ERROR: "ErrorBody",
+    schemas.STREAM_EVENT: "ResponseStreamEvent",
 }
 _DROP = ("$schema", "$id", "$defs")
 
@@ -54,7 +55,7 @@ def _ref(name: str) -> dict[str, str]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     described = {400: "Invalid request", 401: "Missing or wrong bearer key", 404: "Not found",
-                 413: "Body too large", 415: "Body is not JSON", 501: "Not implemented yet"}  # fmt: skip
+                 409: "Still in progress", 413: "Body too large", 415: "Body is not JSON"}  # fmt: skip
     return {
         str(s): {
             "description": described[s],
@@ -64,40 +65,79 @@ def _errors(*statuses: int) -> dict[str, Any]:
     }
 
 
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema,
+    }
+
+
+_STREAM_HEADERS = [
+    _parameter(
+        "x-emulator-timing", "header",
+        "Emulator extension: this request's pacing, a profile (instant, realistic) and/or settings "
+        "(ttft_ms, tokens_per_second, chunk_tokens, jitter), e.g. 'realistic,ttft_ms=800'.",
+        {"type": "string"},
+    ),
+    _parameter(
+        "x-emulator-reasoning-events", "header",
+        "Emulator extension: stream reasoning as orq does (response.reasoning.*) or as OpenAI does "
+        "(response.reasoning_text.*).",
+        {"enum": ["orq", "openai"]},
+    ),
+]  # fmt: skip
+
+
 def _operations(prefix: str, tag: str) -> dict[str, Any]:
     response_json = {"application/json": {"schema": _ref("Response")}}
+    events = {
+        # Each frame is 'event: <type>' then 'data: <JSON>'; the schema is that JSON.
+        "text/event-stream": {"schema": _ref("ResponseStreamEvent")}
+    }
     return {
         f"{prefix}/responses": {
             "post": {
                 "operationId": f"create-response-{tag}",
-                "summary": "Create a response",
+                "summary": "Create a response (server-sent events when the body says stream:true)",
                 "tags": [tag],
+                "parameters": _STREAM_HEADERS,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("CreateResponseRequest")}},
                 },
                 "responses": {
-                    "200": {"description": "The response object", "content": response_json},
-                    **_errors(400, 401, 413, 415, 501),
+                    "200": {
+                        "description": "The response object, or its event stream",
+                        "content": {**response_json, **events},
+                    },
+                    **_errors(400, 401, 413, 415),
                 },
             }
         },
         f"{prefix}/responses/{{response_id}}": {
             "get": {
                 "operationId": f"retrieve-response-{tag}",
-                "summary": "Retrieve a stored response",
+                "summary": "Retrieve a stored response, or replay its event stream",
                 "tags": [tag],
                 "parameters": [
-                    {
-                        "name": "response_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
+                    _parameter("response_id", "path", "The response's id.", {"type": "string"}),
+                    _parameter("stream", "query", "Replay the stored events.", {"type": "boolean"}),
+                    _parameter(
+                        "starting_after",
+                        "query",
+                        "Replay only events after this sequence number.",
+                        {"type": "integer", "minimum": 0},
+                    ),
                 ],
                 "responses": {
-                    "200": {"description": "The stored response", "content": response_json},
-                    **_errors(401, 404),
+                    "200": {
+                        "description": "The stored response, or its replayed events",
+                        "content": {**response_json, **events},
+                    },
+                    **_errors(400, 401, 404, 409),
                 },
             }
         },

@@ -18,7 +18,8 @@ from referencing.jsonschema import DRAFT202012
 REQUEST = "create-response-request.schema.json"
 RESPONSE = "response.schema.json"
 ERROR = "error.schema.json"
-ALL = (REQUEST, RESPONSE, ERROR)
+STREAM_EVENT = "response-stream-event.schema.json"
+ALL = (REQUEST, RESPONSE, ERROR, STREAM_EVENT)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 

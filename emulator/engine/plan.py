@@ -4,14 +4,20 @@ A Plan is the final response snapshot plus, for each output item, the pieces it 
 the delay before each piece. Every rendering reads the same Plan: JSON renders `response` (the
 final snapshot), server-sent events and WebSocket frames render `events()`. So the concatenated
 deltas always equal the final text, and the terminal event always carries what GET returns.
+
+An item streams one text per part, in this order (its "streams"): a message, each content part
+(`output_text` or `refusal`); a function call, its arguments; a reasoning item, each `content`
+text, then each `summary` text. Other items (platform tool calls) stream nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
+from emulator.engine import tokens
 from emulator.state.responses import Conversation
 
 TERMINAL_EVENT = {
@@ -21,31 +27,79 @@ TERMINAL_EVENT = {
     "failed": "response.failed",
 }
 
+# How reasoning text is streamed (contract decision 5): orq's names by default; OpenAI's for
+# clients that know only those (Node's responses.stream() throws on the orq names).
+REASONING_EVENTS = {
+    "orq": ("response.reasoning.delta", "response.reasoning.done"),
+    "openai": ("response.reasoning_text.delta", "response.reasoning_text.done"),
+}
+
+DISCONNECTED = "client_disconnected"
+
 
 @dataclass(frozen=True, slots=True)
 class PlanEvent:
     type: str
     data: dict[str, Any]
     delay: float = 0.0  # seconds to wait before this event is emitted
+    item: int = -1  # output_index of the item this event belongs to, if any
+    stream: int = -1  # which of that item's streams, if any
 
 
 @dataclass(slots=True)
 class ItemPlan:
-    """One output item: its final form, and the pieces it streams in.
+    """One output item: its final form, and the pieces each of its streams is sent in.
 
-    `pieces[i]` are the deltas of the item's i-th streamed text: a message's i-th content part,
-    or a function call's arguments (i = 0). `delays[i][j]` is the wait before `pieces[i][j]`;
-    missing delays mean no waiting.
+    `pieces[s]` are the deltas of the item's stream `s` (see the module docstring);
+    `delays[s][j]` is the wait before `pieces[s][j]` (missing delays mean no waiting);
+    `delay_before` is an explicit wait before the item is announced.
     """
 
     item: dict[str, Any]
     pieces: list[list[str]] = field(default_factory=list)
     delays: list[list[float]] = field(default_factory=list)
+    delay_before: float = 0.0
 
     def stream(self, index: int) -> Iterator[tuple[str, float]]:
         pieces = self.pieces[index] if index < len(self.pieces) else []
         delays = self.delays[index] if index < len(self.delays) else [0.0] * len(pieces)
         return zip(pieces, delays, strict=True)
+
+    def partial(self, sent: list[int | None]) -> ItemPlan:
+        """This item as far as it got: `sent[s]` pieces of stream s (None: never started)."""
+        item, pieces = self.item, self.pieces
+        cut: list[list[str]] = [pieces[s][:n] for s, n in enumerate(sent) if n is not None]
+
+        def text(s: int, part: dict[str, Any], key: str) -> dict[str, Any] | None:
+            n = sent[s] if s < len(sent) else None
+            if n is None:
+                return None
+            if n >= len(pieces[s]):
+                return part
+            shortened = {**part, key: "".join(pieces[s][:n])}
+            if "annotations" in part:
+                shortened["annotations"] = []
+            return shortened
+
+        kind = item["type"]
+        if kind == "message":
+            parts = [
+                text(s, p, "text" if p["type"] == "output_text" else "refusal")
+                for s, p in enumerate(item["content"])
+            ]
+            partial = {**item, "content": [p for p in parts if p is not None]}
+        elif kind == "function_call":
+            partial = {**item, "arguments": "".join(pieces[0][: sent[0] or 0]) if pieces else ""}
+        elif kind == "reasoning":
+            content = item.get("content") or []
+            texts = [text(s, p, "text") for s, p in enumerate([*content, *item["summary"]])]
+            partial = {**item, "summary": [t for t in texts[len(content) :] if t is not None]}
+            if "content" in item:
+                partial["content"] = [t for t in texts[: len(content)] if t is not None]
+        else:
+            partial = dict(item)
+        partial["status"] = "incomplete"
+        return ItemPlan(partial, cut)
 
 
 @dataclass(slots=True)
@@ -53,7 +107,7 @@ class Plan:
     response: dict[str, Any]
     items: list[ItemPlan]
     conversation: Conversation  # the conversation including this response, for continuing it
-    first_delay: float = 0.0  # time before the first output event (time to first token)
+    first_delay: float = 0.0  # time before the first content delta (time to first token)
 
     @property
     def terminal_type(self) -> str:
@@ -62,6 +116,7 @@ class Plan:
     def total_delay(self) -> float:
         total = self.first_delay
         for item in self.items:
+            total += item.delay_before
             for delays in item.delays:
                 total += sum(delays)
         return total
@@ -78,65 +133,153 @@ class Plan:
             "incomplete_details": None,
         }
 
-    def events(self) -> Iterator[PlanEvent]:
+    def events(self, reasoning: str = "orq") -> Iterator[PlanEvent]:
         """The canonical event sequence of contract section 4.3 (without sequence numbers)."""
         opening = self.in_progress_snapshot()
         yield PlanEvent("response.created", {"response": opening})
         yield PlanEvent("response.in_progress", {"response": {**opening, "status": "in_progress"}})
         pending_delay = self.first_delay
         for index, plan in enumerate(self.items):
-            for event in _item_events(index, plan):
+            for event in _item_events(index, plan, REASONING_EVENTS[reasoning]):
                 if pending_delay and event.type.endswith(".delta"):
-                    event = PlanEvent(event.type, event.data, event.delay + pending_delay)
+                    event = PlanEvent(
+                        event.type, event.data, event.delay + pending_delay, event.item, event.stream
+                    )
                     pending_delay = 0.0
                 yield event
+        error = self.response["error"]
+        if self.response["status"] == "failed" and error is not None:
+            yield PlanEvent("error", error_event(error["code"], error["message"]), pending_delay)
+            pending_delay = 0.0
         yield PlanEvent(self.terminal_type, {"response": self.response}, pending_delay)
 
+    def cut(self, sent: int, *, completed_at: int | None) -> Plan:
+        """The Plan as far as its first `sent` events went: what a client that went away saw,
+        recorded as `incomplete` with reason `client_disconnected`."""
+        added: set[int] = set()
+        done: set[int] = set()
+        deltas: dict[tuple[int, int], int] = {}
+        for event in islice(self.events(), sent):
+            if event.type == "response.output_item.added":
+                added.add(event.item)
+            elif event.type == "response.output_item.done":
+                done.add(event.item)
+            elif event.stream >= 0:
+                key = (event.item, event.stream)
+                deltas[key] = deltas.get(key, 0) + event.type.endswith(".delta")
+        items = []
+        for index, plan in enumerate(self.items):
+            if index not in added:
+                break
+            if index in done:
+                items.append(plan)
+            else:
+                items.append(plan.partial([deltas.get((index, s)) for s in range(len(plan.pieces))]))
+        output = [plan.item for plan in items]
+        usage = self.response["usage"]
+        if usage is not None:
+            produced = sum(tokens.count(t) for plan in items for t in item_texts(plan.item))
+            usage = {**usage, "output_tokens": produced, "total_tokens": usage["input_tokens"] + produced}
+        response = {
+            **self.response,
+            "status": "incomplete",
+            "incomplete_details": {"reason": DISCONNECTED},
+            "completed_at": completed_at,
+            "output": output,
+            "usage": usage,
+            "error": None,
+        }
+        return Plan(response, items, self.conversation)
 
-def _item_events(index: int, plan: ItemPlan) -> Iterator[PlanEvent]:
+
+def error_event(code: str, message: str, error_type: str = "server_error") -> dict[str, Any]:
+    """The in-stream `error` event's body in the hybrid shape every client reads (decision 6)."""
+    nested = {"type": error_type, "code": code, "message": message, "param": None}
+    return {"code": code, "message": message, "param": None, "error": nested}
+
+
+def item_texts(item: dict[str, Any]) -> list[str]:
+    """The final text of each of an item's streams, in stream order."""
+    kind = item["type"]
+    if kind == "message":
+        return [p.get("text") or p.get("refusal") or "" for p in item["content"]]
+    if kind == "function_call":
+        return [item["arguments"]]
+    if kind == "reasoning":
+        return [p["text"] for p in (item.get("content") or [])] + [p["text"] for p in item["summary"]]
+    return []
+
+
+def _item_events(index: int, plan: ItemPlan, reasoning: tuple[str, str]) -> Iterator[PlanEvent]:
     item = plan.item
     kind = item["type"]
     at = {"item_id": item["id"], "output_index": index}
+
+    def event(type_: str, data: dict[str, Any], stream: int = -1, delay: float = 0.0) -> PlanEvent:
+        return PlanEvent(type_, data, delay, index, stream)
+
     if kind == "message":
-        yield PlanEvent(
-            "response.output_item.added",
-            {"output_index": index, "item": {**item, "status": "in_progress", "content": []}},
-        )
-        for content_index, part in enumerate(item["content"]):
-            where = {**at, "content_index": content_index}
+        announced = {**item, "status": "in_progress", "content": []}
+    elif kind == "function_call":
+        announced = {**item, "status": "in_progress", "arguments": ""}
+    elif kind == "reasoning":
+        announced = {**item, "status": "in_progress", "summary": []}
+        if "content" in item:
+            announced["content"] = []
+    else:
+        announced = {**item, "status": "in_progress"}
+    yield event(
+        "response.output_item.added", {"output_index": index, "item": announced}, delay=plan.delay_before
+    )
+
+    if kind == "message":
+        for s, part in enumerate(item["content"]):
+            where = {**at, "content_index": s}
             if part["type"] == "refusal":
-                yield PlanEvent(
-                    "response.content_part.added",
-                    {**where, "part": {"type": "refusal", "refusal": ""}},
+                yield event(
+                    "response.content_part.added", {**where, "part": {"type": "refusal", "refusal": ""}}, s
                 )
-                for piece, delay in plan.stream(content_index):
-                    yield PlanEvent("response.refusal.delta", {**where, "delta": piece}, delay)
-                yield PlanEvent("response.refusal.done", {**where, "refusal": part["refusal"]})
+                for piece, delay in plan.stream(s):
+                    yield event("response.refusal.delta", {**where, "delta": piece}, s, delay)
+                yield event("response.refusal.done", {**where, "refusal": part["refusal"]}, s)
             else:
                 empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-                yield PlanEvent("response.content_part.added", {**where, "part": empty})
-                for piece, delay in plan.stream(content_index):
-                    yield PlanEvent(
-                        "response.output_text.delta",
-                        {**where, "delta": piece, "logprobs": []},
-                        delay,
+                yield event("response.content_part.added", {**where, "part": empty}, s)
+                for piece, delay in plan.stream(s):
+                    yield event(
+                        "response.output_text.delta", {**where, "delta": piece, "logprobs": []}, s, delay
                     )
-                yield PlanEvent("response.output_text.done", {**where, "text": part["text"], "logprobs": []})
-            yield PlanEvent("response.content_part.done", {**where, "part": part})
+                for n, annotation in enumerate(part["annotations"]):
+                    yield event(
+                        "response.output_text.annotation.added",
+                        {**where, "annotation_index": n, "annotation": annotation},
+                        s,
+                    )
+                yield event("response.output_text.done", {**where, "text": part["text"], "logprobs": []}, s)
+            yield event("response.content_part.done", {**where, "part": part}, s)
     elif kind == "function_call":
-        yield PlanEvent(
-            "response.output_item.added",
-            {"output_index": index, "item": {**item, "status": "in_progress", "arguments": ""}},
-        )
         for piece, delay in plan.stream(0):
-            yield PlanEvent("response.function_call_arguments.delta", {**at, "delta": piece}, delay)
-        yield PlanEvent(
+            yield event("response.function_call_arguments.delta", {**at, "delta": piece}, 0, delay)
+        yield event(
             "response.function_call_arguments.done",
             {**at, "name": item["name"], "arguments": item["arguments"]},
+            0,
         )
-    else:
-        yield PlanEvent(
-            "response.output_item.added",
-            {"output_index": index, "item": {**item, "status": "in_progress"}},
-        )
-    yield PlanEvent("response.output_item.done", {"output_index": index, "item": item})
+    elif kind == "reasoning":
+        content = item.get("content") or []
+        delta_type, done_type = reasoning
+        for s, part in enumerate(content):
+            where = {**at, "content_index": s}
+            for piece, delay in plan.stream(s):
+                yield event(delta_type, {**where, "delta": piece}, s, delay)
+            yield event(done_type, {**where, "text": part["text"]}, s)
+        for n, part in enumerate(item["summary"]):
+            s = len(content) + n
+            where = {**at, "summary_index": n}
+            empty = {"type": "summary_text", "text": ""}
+            yield event("response.reasoning_summary_part.added", {**where, "part": empty}, s)
+            for piece, delay in plan.stream(s):
+                yield event("response.reasoning_summary_text.delta", {**where, "delta": piece}, s, delay)
+            yield event("response.reasoning_summary_text.done", {**where, "text": part["text"]}, s)
+            yield event("response.reasoning_summary_part.done", {**where, "part": part}, s)
+    yield event("response.output_item.done", {"output_index": index, "item": item})

@@ -3,36 +3,76 @@
 `ResponsesRoutes` serves them straight from ASGI, ahead of Starlette's middleware stack (see
 `emulator.app.EmulatorApp`): on these routes Starlette's per-request layers (error and exception
 middleware, router matching, Request and Response objects) cost more than the emulator's own
-work (measured with bench/).
-It answers exactly as the rest of the app does: the same bearer check, the same error envelope,
-405 with Allow for a wrong method, a logged 500 for a bug. Every other path goes to Starlette.
+work (measured with bench/). It answers exactly as the rest of the app does: the same bearer
+check, the same error envelope, 405 with Allow for a wrong method, a logged 500 for a bug. Every
+other path goes to Starlette.
+
+A response's life in the store: a paced response is stored in progress (GET shows the
+`in_progress` snapshot) and replaced by its final form as its terminal event goes out, so GET
+after `response.completed` returns exactly what that event carried. A stream whose client goes
+away is stored as `incomplete`, reason `client_disconnected`, with the output the client was sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, method_not_allowed
 from emulator.contract.validation import RequestValidator
+from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent
 from emulator.engine.planner import Planner
+from emulator.engine.timing import Timing, parse_timing
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.render import json as render_json
+from emulator.render.sse import EventStream, numbered
 from emulator.state.responses import ResponseStore, StoredResponse
 
 log = logging.getLogger("emulator")
 
 PREFIXES = ("/v3/router/responses", "/v1/responses")
+TIMING_HEADER = b"x-emulator-timing"
+REASONING_HEADER = b"x-emulator-reasoning-events"
 
-Answer = tuple[bytes, tuple[str, str], list[Failure]]  # JSON body, (trace id, span id), warnings
+Trace = tuple[str, str]  # (trace id, span id) for the x-orq-trace-* headers
+
+
+@dataclass(slots=True)
+class JsonAnswer:
+    body: bytes
+    trace: Trace
+    warnings: list[Failure]
+
+
+@dataclass(slots=True)
+class StreamAnswer:
+    events: Iterable[tuple[int, PlanEvent]]  # (sequence_number, event)
+    trace: Trace
+    warnings: list[Failure]
+    paced: bool = True
+    interrupted: Callable[[int], None] | None = None  # told how many events went out, if cut short
+
+
+Answer = JsonAnswer | StreamAnswer
 Handler = Callable[[Scope, Receive], Awaitable[Answer]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    timing: Timing
+    keepalive: float
+    done_sentinel: bool
+    reasoning_events: str
 
 
 class ResponsesAPI:
@@ -44,50 +84,129 @@ class ResponsesAPI:
         store: ResponseStore,
         clock: Clock,
         max_body_bytes: int,
+        streams: StreamSettings,
     ) -> None:
         self.validator = validator
         self.planner = planner
         self.store = store
         self.clock = clock
         self.max_body_bytes = max_body_bytes
+        self.streams = streams
 
     async def create(self, scope: Scope, receive: Receive) -> Answer:
         body, warnings = self.validator.check(await read_json(scope, receive, self.max_body_bytes))
+        timing, reasoning = self._settings(scope)
+        plan = self.planner.plan(body, timing)
+        telemetry = plan.response["telemetry"]
+        trace = (telemetry["trace_id"], telemetry["span_id"])
         if body.get("stream") is True:
-            raise ApiError(
-                501,
-                "not_implemented",
-                "stream:true is not supported by this emulator version yet; send stream:false.",
-                "/stream",
-            )
-        plan = self.planner.plan(body)
-        response = plan.response
-        rendered = render_json.render(plan)
-        trace = (response["telemetry"]["trace_id"], response["telemetry"]["span_id"])
-        if response["store"]:
-            self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace))
-        else:
-            self.store.remember_unstored(response["id"])
+            return self._stream(plan, trace, warnings, reasoning)
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
+            self._store_in_progress(plan, trace)
             await self.clock.sleep(delay)
-        return rendered, trace, warnings
+        rendered = render_json.render(plan)
+        self._store_final(plan, rendered, trace)
+        return JsonAnswer(rendered, trace, warnings)
 
     async def retrieve(self, scope: Scope, receive: Receive) -> Answer:
         response_id = scope["path_params"]["response_id"]
-        if parse_qs(scope["query_string"].decode("latin-1")).get("stream", [""])[-1] in ("true", "1"):
-            raise ApiError(
-                501,
-                "not_implemented",
-                "Replaying a stored stream (stream=true) is not supported by this emulator version yet.",
-                "stream",
-            )
+        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         stored = self.store.get(response_id)
         if stored is None:
             raise ApiError(
                 404, "response_not_found", f"Response with id '{response_id}' not found.", "response_id"
             )
-        return stored.body, stored.trace, []
+        if query.get("stream", [""])[-1] not in ("true", "1"):
+            return JsonAnswer(stored.body, stored.trace, [])
+        if stored.pieces is None:
+            raise ApiError(
+                409, "response_in_progress",
+                f"Response '{response_id}' is still in progress; replay its stream once it has finished.",
+                "response_id",
+            )  # fmt: skip
+        starting_after = _starting_after(query)
+        _, reasoning = self._settings(scope)
+        events = numbered(_replayed(stored).events(reasoning), starting_after)
+        return StreamAnswer(events, stored.trace, [], paced=False)
+
+    def _settings(self, scope: Scope) -> tuple[Timing, str]:
+        """This request's pacing and reasoning event names: the server's, unless its headers say."""
+        timing, reasoning = self.streams.timing, self.streams.reasoning_events
+        for name, value in scope["headers"]:
+            if name == TIMING_HEADER:
+                try:
+                    timing = parse_timing(value.decode("latin-1"), timing)
+                except ValueError as exc:
+                    raise ApiError(
+                        400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
+                    ) from None
+            elif name == REASONING_HEADER:
+                reasoning = value.decode("latin-1").strip().lower()
+                if reasoning not in REASONING_EVENTS:
+                    raise ApiError(
+                        400, "invalid_header",
+                        f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
+                        "x-emulator-reasoning-events",
+                    )  # fmt: skip
+        return timing, reasoning
+
+    def _stream(self, plan: Plan, trace: Trace, warnings: list[Failure], reasoning: str) -> StreamAnswer:
+        self._store_in_progress(plan, trace)
+        finished = False
+
+        def events() -> Iterator[tuple[int, PlanEvent]]:
+            nonlocal finished
+            for sequence_number, event in numbered(plan.events(reasoning)):
+                if event.data.get("response") is plan.response:  # the terminal event
+                    self._store_final(plan, render_json.render(plan), trace)
+                    finished = True
+                yield sequence_number, event
+
+        def interrupted(sent: int) -> None:
+            if not finished:
+                partial = plan.cut(sent, completed_at=int(self.clock.now()))
+                self._store_final(partial, render_json.render(partial), trace)
+
+        return StreamAnswer(events(), trace, warnings, interrupted=interrupted)
+
+    def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
+        response = plan.response
+        if response["store"]:
+            snapshot = render_json.dumps(plan.in_progress_snapshot())
+            self.store.put(StoredResponse(response["id"], snapshot, None, trace))
+        else:
+            self.store.remember_unstored(response["id"])
+
+    def _store_final(self, plan: Plan, rendered: bytes, trace: Trace) -> None:
+        response = plan.response
+        if response["store"]:
+            pieces = tuple(item.pieces for item in plan.items)
+            self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace, pieces))
+        else:
+            self.store.remember_unstored(response["id"])
+
+
+def _replayed(stored: StoredResponse) -> Plan:
+    """The Plan a stored response was streamed from, rebuilt for `?stream=true`."""
+    assert stored.pieces is not None and stored.conversation is not None
+    response = orjson.loads(stored.body)
+    items = [ItemPlan(item, pieces) for item, pieces in zip(response["output"], stored.pieces, strict=True)]
+    return Plan(response, items, stored.conversation)
+
+
+def _starting_after(query: dict[str, list[str]]) -> int:
+    raw = query.get("starting_after", ["-1"])[-1]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -2
+    if value < -1:
+        raise ApiError(
+            400, "invalid_request",
+            f"starting_after must be a sequence number (an integer >= 0), got '{raw}'.", "starting_after",
+        )  # fmt: skip
+    return value
 
 
 class ResponsesRoutes:
@@ -105,28 +224,73 @@ class ResponsesRoutes:
         try:
             if self.auth is not None:
                 self.auth.check(scope)
-            body, trace, warnings = await route(scope, receive)
+            answer = await route(scope, receive)
         except ApiError as error:
             await error_response(error)(scope, receive, send)
             return
         except ClientDisconnected:
             return
-        except Exception as exc:
+        except Exception as exc:  # a bug still gets the envelope, and the server lives on
             await error_response(unexpected(scope["method"], scope["path"], exc))(scope, receive, send)
             return
         headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-orq-trace-id", trace[0].encode()),
-            (b"x-orq-trace-span-id", trace[1].encode()),
+            (b"x-orq-trace-id", answer.trace[0].encode()),
+            (b"x-orq-trace-span-id", answer.trace[1].encode()),
         ]
-        if warnings:
-            messages = [w.message for w in warnings]
+        if answer.warnings:
+            messages = [w.message for w in answer.warnings]
             headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))
             for message in messages:
                 log.warning("contract warning: %s", message)
+        if isinstance(answer, StreamAnswer):
+            await self._stream(answer, headers, scope, receive, send)
+            return
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(answer.body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _stream(
+        self,
+        answer: StreamAnswer,
+        headers: list[tuple[bytes, bytes]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Writes the events while listening for the client going away; if it does, the writing
+        stops at once and the answer is told how far it got."""
+        headers += [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        async def write(chunk: bytes) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        settings = self.api.streams
+        stream = EventStream(
+            self.api.clock, keepalive=settings.keepalive, done=settings.done_sentinel, paced=answer.paced
+        )
+        writer = asyncio.ensure_future(stream.run(answer.events, write))
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait((writer, watcher), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (writer, watcher):
+                task.cancel()
+            await asyncio.gather(writer, watcher, return_exceptions=True)
+        if not writer.cancelled() and writer.exception() is None:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if not writer.cancelled():  # a bug after the headers went out: all we can do is log and close
+            unexpected(scope["method"], scope["path"], writer.exception())  # type: ignore[arg-type]
+        elif answer.interrupted is not None:
+            answer.interrupted(stream.sent)
 
     def _route(self, scope: Scope) -> Handler | None:
         path, method = scope["path"], scope["method"]
@@ -142,6 +306,11 @@ class ResponsesRoutes:
                 scope["path_params"] = {"response_id": response_id}
                 return self.api.retrieve
         return None
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _not_allowed(method: str, path: str, allowed: str) -> Handler:

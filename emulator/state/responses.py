@@ -33,8 +33,16 @@ class Conversation:
 class StoredResponse:
     id: str
     body: bytes  # the response object as GET returns it
-    conversation: Conversation  # the conversation up to and including this response's output
+    # The conversation up to and including this response's output; None while it is in progress.
+    conversation: Conversation | None
     trace: tuple[str, str]  # (trace_id, span_id) of its telemetry, for the x-orq-trace-* headers
+    # For each output item, the pieces each of its streams was sent in (ItemPlan.pieces), so
+    # `?stream=true` replays the very events that were streamed; None while in progress.
+    pieces: tuple[list[list[str]], ...] | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.conversation is None
 
 
 class ResponseStore:

@@ -1,0 +1,63 @@
+"""Server-sent events: the Plan's events, numbered and framed, paced by their delays.
+
+Framing is contract decision 5: each event is one frame `event: <type>\\ndata: <one-line JSON>\\n\\n`
+(LF only) handed to the transport in one write; `sequence_number` counts from 0; long waits are
+bridged by `: keepalive` comment frames (the only keep-alive every client tolerates); `data: [DONE]`
+follows the terminal event unless switched off.
+
+Pacing keeps an absolute schedule (each event is due at the stream's start plus the sum of the
+delays so far), so the small lateness of each wake-up never accumulates over a long stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+import orjson
+
+from emulator.clock import Clock
+from emulator.engine.plan import PlanEvent
+
+DONE = b"data: [DONE]\n\n"
+KEEPALIVE = b": keepalive\n\n"
+
+Write = Callable[[bytes], Awaitable[None]]
+
+
+def frame(sequence_number: int, event: PlanEvent) -> bytes:
+    data = orjson.dumps({"type": event.type, "sequence_number": sequence_number, **event.data})
+    return b"event: " + event.type.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def numbered(events: Iterable[PlanEvent], starting_after: int = -1) -> Iterable[tuple[int, PlanEvent]]:
+    return ((n, e) for n, e in enumerate(events) if n > starting_after)
+
+
+class EventStream:
+    """Writes a Plan's events; `sent` counts the events written so far (for a disconnect)."""
+
+    def __init__(self, clock: Clock, *, keepalive: float, done: bool, paced: bool = True) -> None:
+        self.clock = clock
+        self.keepalive = keepalive
+        self.done = done
+        self.paced = paced
+        self.sent = 0
+
+    async def run(self, events: Iterable[tuple[int, PlanEvent]], write: Write) -> None:
+        due = self.clock.monotonic()
+        for sequence_number, event in events:
+            if self.paced and event.delay > 0:
+                due += event.delay
+                await self._wait_until(due, write)
+            await write(frame(sequence_number, event))
+            self.sent = sequence_number + 1
+        if self.done:
+            await write(DONE)
+
+    async def _wait_until(self, due: float, write: Write) -> None:
+        while (remaining := due - self.clock.monotonic()) > 0:
+            if remaining > self.keepalive:
+                await self.clock.sleep(self.keepalive)
+                await write(KEEPALIVE)
+            else:
+                await self.clock.sleep(remaining)
