@@ -35,6 +35,10 @@ MARKER = "today?"
 VARIED_PREFIX, VARIED_SUFFIX = REQUEST_BYTES.decode().split(MARKER)
 
 
+STREAM_REQUEST_BYTES = orjson.dumps({**REQUEST, "stream": True})
+STREAM_PREFIX, STREAM_SUFFIX = STREAM_REQUEST_BYTES.decode().split(MARKER)
+
+
 def varied(n: int) -> bytes:
     return f"{VARIED_PREFIX}{MARKER} #{n}{VARIED_SUFFIX}".encode()
 
@@ -48,6 +52,11 @@ def emulator():
     return create_app(Config(frozen_time=1_767_225_600.0))
 
 
+def emulator_real_clock():
+    # For pacing: waits must take real time.
+    return create_app(Config())
+
+
 def sample_response() -> bytes:
     with TestClient(emulator(), headers=HEADERS) as client:
         return client.post(PATH, content=REQUEST_BYTES).content
@@ -59,5 +68,21 @@ def bare():
     async def create(request: Request) -> Response:
         await request.body()
         return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route(PATH, create, methods=["POST"])])
+
+
+def sample_stream() -> bytes:
+    with TestClient(emulator(), headers=HEADERS) as client:
+        return client.post(PATH, content=STREAM_REQUEST_BYTES).content
+
+
+def bare_stream():
+    """The floor for streaming: the same event-stream bytes, pre-rendered, sent in one piece."""
+    body = sample_stream()
+
+    async def create(request: Request) -> Response:
+        await request.body()
+        return Response(body, media_type="text/event-stream")
 
     return Starlette(routes=[Route(PATH, create, methods=["POST"])])

@@ -73,12 +73,15 @@ def server(factory: str) -> Iterator[str]:
         proc.wait(10)
 
 
-def load_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
+def load_wrk(
+    url: str, seconds: int, connections: int, template: tuple[str, str] = (VARIED_PREFIX, VARIED_SUFFIX)
+) -> dict[str, float]:
+    """wrk's figures for POSTs of the request `template` (prefix, suffix) with a counter between."""
     script = "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in HEADERS.items())
     script += f"""
 local n = 0
-local prefix = [[{VARIED_PREFIX}{MARKER} #]]
-local suffix = [[{VARIED_SUFFIX}]]
+local prefix = [[{template[0]}{MARKER} #]]
+local suffix = [[{template[1]}]]
 request = function()
   n = n + 1
   return wrk.format("POST", nil, nil, prefix .. n .. suffix)

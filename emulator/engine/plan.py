@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.engine import tokens
 from emulator.state.responses import Conversation
@@ -37,8 +37,7 @@ REASONING_EVENTS = {
 DISCONNECTED = "client_disconnected"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanEvent:
+class PlanEvent(NamedTuple):  # a tuple: built per streamed event, so it must be cheap
     type: str
     data: dict[str, Any]
     delay: float = 0.0  # seconds to wait before this event is emitted
