@@ -58,7 +58,10 @@ class Config:
                 changes[f.name] = _parse(f.name, raw)
             except ValueError as exc:
                 raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r}: {exc}") from None
-        return replace(cls(), **changes)
+        try:
+            return replace(cls(), **changes)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}* settings: {exc}") from None
 
 
 def _parse(name: str, raw: str) -> object:

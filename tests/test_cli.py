@@ -100,6 +100,11 @@ def test_no_auth() -> None:
         ([], {"RESPONSES_EMULATOR_LOG_LEVEL": "loud"}, "expected one of critical"),
         (["--log-level", "loud"], {}, "invalid choice: 'loud'"),
         (["--port", "x"], {}, "invalid int value: 'x'"),
+        (["--timing", "warp"], {}, "unknown timing profile 'warp'"),
+        (["--timing", "realistic,ttft_ms=soon"], {}, "ttft_ms must be a number of milliseconds"),
+        (["--keepalive", "0"], {}, "keepalive must be a number of seconds > 0"),
+        (["--reasoning-events", "anthropic"], {}, "invalid choice: 'anthropic'"),
+        ([], {"RESPONSES_EMULATOR_TIMING": "chunk_tokens=0"}, "chunk_tokens must be a whole number >= 1"),
     ],
 )
 def test_bad_settings_are_usage_errors(args: list[str], env: dict[str, str], says: str) -> None:
@@ -123,3 +128,27 @@ def test_safe_defaults() -> None:
 @pytest.mark.parametrize(("raw", "parsed"), [("1", True), ("false", False), ("YES", True)])
 def test_boolean_env_values(raw: str, parsed: bool) -> None:
     assert Config.from_env({"RESPONSES_EMULATOR_AUTH": raw}).auth is parsed
+
+
+def first_delta_after(url: str) -> tuple[float, bytes]:
+    """Seconds from sending a stream request to its first content delta, and the whole stream."""
+    start, first, chunks = time.monotonic(), None, []
+    with httpx.stream("POST", f"{url}/v3/router/responses", json={**HI, "stream": True},
+                      headers={"Authorization": f"Bearer {DEV_API_KEY}"}, timeout=30) as reply:  # fmt: skip
+        for chunk in reply.iter_raw():
+            chunks.append(chunk)
+            if first is None and b"output_text.delta" in chunk:
+                first = time.monotonic() - start
+    return first, b"".join(chunks)
+
+
+def test_serve_streams_at_a_human_pace_by_default_and_instantly_when_asked() -> None:
+    with serve() as (url, _):
+        realistic, body = first_delta_after(url)
+    assert realistic > 0.2  # the realistic profile's ~350 ms to the first token
+    assert body.endswith(b"data: [DONE]\n\n")
+    with serve("--timing", "instant", "--no-done") as (url, _):
+        instant, body = first_delta_after(url)
+    assert instant < realistic and not body.endswith(b"data: [DONE]\n\n")
+    with serve(env={"RESPONSES_EMULATOR_TIMING": "instant"}) as (url, _):
+        assert first_delta_after(url)[0] < realistic

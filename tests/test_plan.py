@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -84,3 +86,64 @@ def test_function_call_items_stream_their_arguments() -> None:
     assert (done.data["name"], done.data["arguments"]) == ("get_weather", call["arguments"])
     added = next(e for e in events if e.type == "response.output_item.added")
     assert added.data["item"]["arguments"] == "" and added.data["item"]["status"] == "in_progress"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"model": "openai/gpt-4o", "input": "hi"},
+        {"model": "openai/gpt-4o", "input": "hi", "reasoning": {"effort": "low", "summary": "auto"}},
+    ],
+)
+def test_a_plan_cut_anywhere_is_a_sound_incomplete_response(request_: dict[str, Any]) -> None:
+    from emulator.contract.streams import stream_problems
+    from emulator.engine.plan import item_texts
+
+    plan = planner().plan(request_)
+    full = [t for item in plan.response["output"] for t in item_texts(item)]
+    events = list(plan.events())
+    for sent in range(len(events)):
+        cut = plan.cut(sent, completed_at=int(T0) + 1)
+        response = cut.response
+        schemas.validator(schemas.RESPONSE).validate(response)
+        assert (response["status"], response["incomplete_details"]) == (
+            "incomplete",
+            {"reason": "client_disconnected"},
+        )
+        texts = [t for item in response["output"] for t in item_texts(item)]
+        assert all(full_text.startswith(text) for text, full_text in zip(texts, full, strict=False))
+        assert all(item["status"] in ("incomplete", "completed") for item in response["output"])
+        replay = [{"type": e.type, "sequence_number": n, **e.data} for n, e in enumerate(cut.events())]
+        assert stream_problems(replay) == []
+        assert response["usage"]["output_tokens"] <= plan.response["usage"]["output_tokens"]
+    assert plan.cut(0, completed_at=None).response["output"] == []
+
+
+def test_explicit_delays_before_items_and_pieces_are_kept() -> None:
+    from emulator.render.sse import EventStream, numbered
+
+    base = planner().plan({"model": "openai/gpt-4o", "input": "hi"})
+    message = base.items[0]
+    plan = Plan(
+        base.response,
+        [
+            ItemPlan(
+                message.item, pieces=message.pieces, delays=[[0.5] * len(message.pieces[0])], delay_before=2.0
+            )
+        ],
+        Conversation(),
+        first_delay=1.0,
+    )
+    clock = FrozenClock(0.0)
+    times: dict[str, list[float]] = {}
+
+    async def write(chunk: bytes) -> None:
+        kind = chunk.split(b"\n", 1)[0].removeprefix(b"event: ").decode()
+        times.setdefault(kind, []).append(clock.monotonic())
+
+    asyncio.run(EventStream(clock, keepalive=60, done=False).run(numbered(plan.events()), write))
+    assert times["response.output_item.added"] == [2.0]
+    deltas = times["response.output_text.delta"]
+    assert deltas[0] == pytest.approx(2.0 + 1.0 + 0.5)
+    assert all(b - a == pytest.approx(0.5) for a, b in itertools.pairwise(deltas))
+    assert times["response.completed"] == [pytest.approx(plan.total_delay())]

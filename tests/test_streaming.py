@@ -124,6 +124,10 @@ def test_bad_starting_after_is_400(client: TestClient, value: str) -> None:
         ("x-emulator-timing", "chunk_tokens=0"),
         ("x-emulator-timing", "jitter=2"),
         ("x-emulator-timing", "speed=3"),
+        ("x-emulator-timing", "tokens_per_second=nan"),
+        ("x-emulator-timing", "ttft_ms=inf"),
+        ("x-emulator-timing", "chunk_tokens=1.5"),
+        ("x-emulator-timing", "ttft_ms=1,realistic"),
         ("x-emulator-reasoning-events", "anthropic"),
     ],
 )

@@ -177,8 +177,14 @@ class Plan:
         output = [plan.item for plan in items]
         usage = self.response["usage"]
         if usage is not None:
-            produced = sum(tokens.count(t) for plan in items for t in item_texts(plan.item))
-            usage = {**usage, "output_tokens": produced, "total_tokens": usage["input_tokens"] + produced}
+            produced = sum(_output_tokens(plan.item) for plan in items)
+            reasoning = sum(_output_tokens(plan.item) for plan in items if plan.item["type"] == "reasoning")
+            usage = {
+                **usage,
+                "output_tokens": produced,
+                "total_tokens": usage["input_tokens"] + produced,
+                "output_tokens_details": {**usage["output_tokens_details"], "reasoning_tokens": reasoning},
+            }
         response = {
             **self.response,
             "status": "incomplete",
@@ -195,6 +201,14 @@ def error_event(code: str, message: str, error_type: str = "server_error") -> di
     """The in-stream `error` event's body in the hybrid shape every client reads (decision 6)."""
     nested = {"type": error_type, "code": code, "message": message, "param": None}
     return {"code": code, "message": message, "param": None, "error": nested}
+
+
+def _output_tokens(item: dict[str, Any]) -> int:
+    """As the planner counts them: a reasoning summary restates its reasoning, so it is free."""
+    texts = (
+        [p["text"] for p in item.get("content") or []] if item["type"] == "reasoning" else item_texts(item)
+    )
+    return sum(tokens.count(t) for t in texts)
 
 
 def item_texts(item: dict[str, Any]) -> list[str]:
