@@ -370,3 +370,31 @@ def test_the_stream_checks_catch_broken_streams(client: TestClient) -> None:
         assert stream_problems(renumbered), name
     assert read_sse(b"event: x\r\ndata: {}\r\n\r\n").problems
     assert read_sse(b'data: [DONE]\n\nevent: a\ndata: {"type": "a"}\n\n').problems
+
+
+def test_a_bug_mid_stream_is_logged_recorded_and_survived(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import emulator.render.sse as sse
+
+    real_frame, calls = sse.frame, []
+
+    def breaking_frame(sequence_number: int, event: Any) -> bytes:
+        calls.append(sequence_number)
+        if sequence_number == 5:
+            raise RuntimeError("boom")
+        return real_frame(sequence_number, event)
+
+    monkeypatch.setattr(sse, "frame", breaking_frame)
+    with TestClient(create_app(make_config()), headers=AUTH) as client:
+        reply = client.post(URL, json=STREAM)
+        stream = read_sse(reply.content)
+        assert [e["sequence_number"] for e in stream.events] == [0, 1, 2, 3, 4] and not stream.done
+        response_id = stream.events[0]["response"]["id"]
+        stored = client.get(f"{URL}/{response_id}").json()
+        assert stored["status"] == "failed" and stored["error"]["code"] == "server_error"
+        assert "RuntimeError" in stored["error"]["message"]
+        schemas.validator(schemas.RESPONSE).validate(stored)
+        assert any(record.exc_info for record in caplog.records)
+        monkeypatch.setattr(sse, "frame", real_frame)
+        assert_contract_stream(client.post(URL, json=STREAM).content)

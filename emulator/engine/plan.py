@@ -152,9 +152,10 @@ class Plan:
             pending_delay = 0.0
         yield PlanEvent(self.terminal_type, {"response": self.response}, pending_delay)
 
-    def cut(self, sent: int, *, completed_at: int | None) -> Plan:
+    def cut(self, sent: int, *, completed_at: int | None, error: dict[str, str] | None = None) -> Plan:
         """The Plan as far as its first `sent` events went: what a client that went away saw,
-        recorded as `incomplete` with reason `client_disconnected`."""
+        recorded as `incomplete` with reason `client_disconnected`; or, given an `error`
+        (`{code, message}`), what a stream that broke off sent, recorded as `failed`."""
         added: set[int] = set()
         done: set[int] = set()
         deltas: dict[tuple[int, int], int] = {}
@@ -187,12 +188,12 @@ class Plan:
             }
         response = {
             **self.response,
-            "status": "incomplete",
-            "incomplete_details": {"reason": DISCONNECTED},
+            "status": "incomplete" if error is None else "failed",
+            "incomplete_details": {"reason": DISCONNECTED} if error is None else None,
             "completed_at": completed_at,
             "output": output,
             "usage": usage,
-            "error": None,
+            "error": error,
         }
         return Plan(response, items, self.conversation)
 

@@ -60,7 +60,9 @@ class StreamAnswer:
     trace: Trace
     warnings: list[Failure]
     paced: bool = True
-    interrupted: Callable[[int], None] | None = None  # told how many events went out, if cut short
+    # Told how many events went out when the stream is cut short: by the client leaving (error
+    # None) or by a bug (the error to record).
+    interrupted: Callable[[int, dict[str, str] | None], None] | None = None
 
 
 Answer = JsonAnswer | StreamAnswer
@@ -163,9 +165,9 @@ class ResponsesAPI:
                     finished = True
                 yield sequence_number, event
 
-        def interrupted(sent: int) -> None:
+        def interrupted(sent: int, error: dict[str, str] | None) -> None:
             if not finished:
-                partial = plan.cut(sent, completed_at=int(self.clock.now()))
+                partial = plan.cut(sent, completed_at=int(self.clock.now()), error=error)
                 self._store_final(partial, render_json.render(partial), trace)
 
         return StreamAnswer(events(), trace, warnings, interrupted=interrupted)
@@ -284,13 +286,17 @@ class ResponsesRoutes:
             for task in (writer, watcher):
                 task.cancel()
             await asyncio.gather(writer, watcher, return_exceptions=True)
-        if not writer.cancelled() and writer.exception() is None:
+        failure = None if writer.cancelled() else writer.exception()
+        if not writer.cancelled() and failure is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if not writer.cancelled():  # a bug after the headers went out: all we can do is log and close
-            unexpected(scope["method"], scope["path"], writer.exception())  # type: ignore[arg-type]
-        elif answer.interrupted is not None:
-            answer.interrupted(stream.sent)
+        error = None
+        if failure is not None:  # a bug after the headers went out: log it, record it, close
+            bug = unexpected(scope["method"], scope["path"], failure)  # type: ignore[arg-type]
+            error = {"code": "server_error", "message": bug.message}
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if answer.interrupted is not None:
+            answer.interrupted(stream.sent, error)
 
     def _route(self, scope: Scope) -> Handler | None:
         path, method = scope["path"], scope["method"]
