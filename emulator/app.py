@@ -18,6 +18,7 @@ from emulator.config import DEV_API_KEY, Config
 from emulator.contract import openapi
 from emulator.contract.errors import ApiError
 from emulator.contract.validation import RequestValidator
+from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
@@ -50,7 +51,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         clock = SystemClock() if config.frozen_time is None else FrozenClock(config.frozen_time)
     store = ResponseStore(config.max_stored)
     ids = IdSource(config.seed, clock)
-    planner = Planner(seed=config.seed, clock=clock, ids=ids, store=store, text=TextGenerator())
+    planner = Planner(
+        seed=config.seed, clock=clock, ids=ids, store=store, backend=LoremBackend(TextGenerator())
+    )
     api = ResponsesAPI(
         validator=RequestValidator(strict=config.strict),
         planner=planner,

@@ -21,7 +21,8 @@ from emulator.config import DEV_API_KEY, Config
 from emulator.contract import schemas
 from emulator.contract.streams import SseStream, read_sse, stream_problems
 from emulator.engine import tokens
-from emulator.engine.plan import ItemPlan, Plan, item_texts
+from emulator.engine.backend import Call, ItemSpec, Turn
+from emulator.engine.plan import item_texts
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
 AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
@@ -170,18 +171,15 @@ def script_output(
     error: dict[str, str] | None = None,
 ) -> None:
     """Makes `app` answer every create with the output items `make_items(ids)` builds (each
-    stream sent token by token), keeping everything else the default backend plans. The seam the
-    scenario engine fills; here it lets tests stream refusals, annotations, calls and failures."""
+    stream sent token by token): a backend of the tests' own, through the seam scenarios use."""
     planner = app.responses.api.planner
-    default_plan = planner.plan
 
-    def plan(request: dict[str, Any], timing: Any) -> Plan:
-        base = default_plan(request, timing)
-        items = make_items(planner.ids)
-        plans = [ItemPlan(item, pieces=[tokens.tokenize(t) for t in item_texts(item)]) for item in items]
-        response = {**base.response, "output": items, "status": status, "error": error}
-        if status != "incomplete":
-            response["incomplete_details"] = None
-        return Plan(response, plans, base.conversation, base.first_delay)
+    class Scripted:
+        def turn(self, call: Call) -> Turn:
+            specs = [
+                ItemSpec(item, [tokens.tokenize(t) for t in item_texts(item)])
+                for item in make_items(planner.ids)
+            ]
+            return Turn(specs, status=status, error=error)
 
-    planner.plan = plan
+    planner.backend = Scripted()

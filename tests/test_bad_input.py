@@ -262,7 +262,7 @@ def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(
     app = create_app(make_config())
     planner = app.responses.api.planner
     real_plan = planner.plan
-    monkeypatch.setattr(planner, "plan", lambda request, timing: 1 / 0)
+    monkeypatch.setattr(planner, "plan", lambda *args, **kwargs: 1 / 0)
     with TestClient(app, headers=AUTH, raise_server_exceptions=False) as c:
         reply = c.post("/v3/router/responses", json=body())
         assert (reply.status_code, reply.json()["error"]["code"]) == (500, "internal_error")

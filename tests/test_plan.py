@@ -10,6 +10,7 @@ import pytest
 
 from emulator.clock import FrozenClock
 from emulator.contract import schemas
+from emulator.engine.lorem import LoremBackend
 from emulator.engine.plan import ItemPlan, Plan, PlanEvent
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
@@ -20,7 +21,13 @@ from tests.support import T0
 
 def planner() -> Planner:
     clock = FrozenClock(T0)
-    return Planner(seed=0, clock=clock, ids=IdSource(0, clock), store=ResponseStore(), text=TextGenerator())
+    return Planner(
+        seed=0,
+        clock=clock,
+        ids=IdSource(0, clock),
+        store=ResponseStore(),
+        backend=LoremBackend(TextGenerator()),
+    )
 
 
 def texts_from(events: list[PlanEvent]) -> dict[tuple[int, int], str]:

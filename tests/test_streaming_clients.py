@@ -38,9 +38,9 @@ def oai(live: LiveServer) -> openai.OpenAI:
 def scripted(live: LiveServer) -> Iterator[Any]:
     """`script_output` on the shared server, undone after the test."""
     planner = live.app.responses.api.planner
-    original = planner.plan
+    original = planner.backend
     yield lambda *args, **kwargs: script_output(live.app, *args, **kwargs)
-    planner.plan = original
+    planner.backend = original
 
 
 def json_text(oai: openai.OpenAI, **request: Any) -> str:

@@ -107,6 +107,7 @@ class Plan:
     items: list[ItemPlan]
     conversation: Conversation  # the conversation including this response, for continuing it
     first_delay: float = 0.0  # time before the first content delta (time to first token)
+    scenario: str | None = None  # the scenario that answered, if one did
 
     @property
     def terminal_type(self) -> str:
@@ -210,6 +211,27 @@ def _output_tokens(item: dict[str, Any]) -> int:
         [p["text"] for p in item.get("content") or []] if item["type"] == "reasoning" else item_texts(item)
     )
     return sum(tokens.count(t) for t in texts)
+
+
+def with_texts(item: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """A copy of the item with its streams' texts set, in `item_texts` order (its inverse)."""
+    kind = item["type"]
+    if kind == "message":
+        content = [
+            {**p, "refusal": t} if p["type"] == "refusal" else {**p, "text": t}
+            for p, t in zip(item["content"], texts, strict=True)
+        ]
+        return {**item, "content": content}
+    if kind == "function_call":
+        return {**item, "arguments": texts[0]}
+    if kind == "reasoning":
+        parts = iter(texts)  # content first, then summary
+        changed = {}
+        if "content" in item:
+            changed["content"] = [{**p, "text": next(parts)} for p in item["content"]]
+        changed["summary"] = [{**p, "text": next(parts)} for p in item["summary"]]
+        return {**item, **changed}
+    return dict(item)
 
 
 def item_texts(item: dict[str, Any]) -> list[str]:

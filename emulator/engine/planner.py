@@ -1,70 +1,67 @@
-"""Turns a validated request into a Plan: resolve state, generate the reply, count tokens."""
+"""Turns a validated request into a Plan: resolve state, ask the backend, count tokens, pace.
+
+The backend (emulator.engine.backend) says what the model outputs; the planner does the rest the
+same way for every backend: ids, the `previous_response_id` history, `max_output_tokens`
+truncation, usage, the echo of the request, and the timing of every piece.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from emulator.clock import Clock
 from emulator.contract.echo import TEMPLATE, echo, normalise_input
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import tokens
-from emulator.engine.plan import ItemPlan, Plan
-from emulator.engine.textgen import TextGenerator, request_digest
+from emulator.engine.backend import Backend, Call, ItemSpec
+from emulator.engine.plan import ItemPlan, Plan, with_texts
+from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation, ResponseStore
 
 NEW_CONVERSATION = Conversation()
 INSTANT = PROFILES["instant"]
+NO_HEADERS: Mapping[str, str] = {}
+
+_ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 
 
 class Planner:
     def __init__(
-        self, *, seed: int, clock: Clock, ids: IdSource, store: ResponseStore, text: TextGenerator
+        self, *, seed: int, clock: Clock, ids: IdSource, store: ResponseStore, backend: Backend
     ) -> None:
         self.seed = seed
         self.clock = clock
         self.ids = ids
         self.store = store
-        self.text = text
+        self.backend = backend
 
-    def plan(self, request: dict[str, Any], timing: Timing = INSTANT) -> Plan:
-        """The Plan for one create request, paced by `timing`."""
+    def plan(
+        self, request: dict[str, Any], timing: Timing = INSTANT, headers: Mapping[str, str] = NO_HEADERS
+    ) -> Plan:
+        """The Plan for one create request, paced by `timing` unless the backend's turn says."""
         history = self._history(request.get("previous_response_id"))
         created_at = int(self.clock.now())
         response_id = self.ids.prefixed("resp")
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
-
         digest = request_digest(self.seed, request)
-        limit = request.get("max_output_tokens")
-        budget = limit if limit is not None else -1
-        thinking = self._reasoning(request, digest, budget)
-        if thinking is not None:
-            budget = max(budget - len(thinking[0]), 0) if limit is not None else -1
-        pieces = self.text.reply(digest)
-        status, incomplete = "completed", None
-        if limit is not None and (len(pieces) > budget or (thinking and thinking[2])):
-            pieces = pieces[:budget]
+        turn = self.backend.turn(Call(request, headers, history, digest, input_items))
+
+        specs, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
+        items = [
+            ItemPlan(self._item(spec, n == cut), spec.streams, [], spec.delay_before)
+            for n, spec in enumerate(specs)
+        ]
+        output = [plan.item for plan in items]
+        status, incomplete = turn.status, None
+        if truncated:
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
-        streams: list[tuple[dict[str, Any], list[list[str]]]] = []
-        if thinking is not None:
-            streams.append((thinking[1], [thinking[0], *([thinking[3]] if thinking[3] else [])]))
-        message = None
-        if pieces or thinking is None:
-            message = {
-                "type": "message",
-                "id": self.ids.prefixed("msg"),
-                "status": status,
-                "role": "assistant",
-                "content": [
-                    {"type": "output_text", "text": "".join(pieces), "annotations": [], "logprobs": []}
-                ],
-            }
-            streams.append((message, [pieces]))
-        output = [item for item, _ in streams]
+        elif status == "incomplete":
+            incomplete = {"reason": turn.incomplete_reason or "max_output_tokens"}
 
         turn_tokens = tokens.count_items(input_items)
         input_tokens = (
@@ -73,8 +70,16 @@ class Planner:
             + turn_tokens
             + tokens.count_tools(request.get("tools", []))
         )
-        reasoning_tokens = len(thinking[0]) if thinking is not None else 0
-        output_tokens = len(pieces) + reasoning_tokens
+        reasoning_tokens = output_tokens = context_tokens = 0
+        for spec in specs:
+            kind = spec.item["type"]
+            if kind == "reasoning":  # its summary restates it: only the content counts
+                counted = len(spec.streams[0]) if "content" in spec.item else 0
+                reasoning_tokens += counted
+            else:
+                counted = sum(map(len, spec.streams))
+                context_tokens += tokens.ITEM_OVERHEAD + counted
+            output_tokens += counted
         trace_id, span_id = self.ids.trace()
         response = TEMPLATE | echo(request)
         response.update(
@@ -83,42 +88,29 @@ class Planner:
             completed_at=created_at,
             status=status,
             incomplete_details=incomplete,
+            error=turn.error if status == "failed" else None,
             input=input_items,
             output=output,
-            usage=usage(input_tokens, output_tokens, reasoning_tokens),
+            usage=usage(input_tokens, output_tokens, reasoning_tokens, turn.usage),
             telemetry={"trace_id": trace_id, "span_id": span_id},
         )
-        context_tokens = tokens.ITEM_OVERHEAD + len(pieces) if message is not None else 0
         conversation = history.extended([*input_items, *output], turn_tokens + context_tokens)
-        if timing is INSTANT:
-            items = [ItemPlan(item, pieces=item_pieces) for item, item_pieces in streams]
-            return Plan(response=response, items=items, conversation=conversation)
-        return _paced(response, streams, conversation, timing, random.Random(digest))
+        plan = Plan(response=response, items=items, conversation=conversation, scenario=turn.scenario)
+        timing = turn.timing or timing
+        if timing is not INSTANT:
+            _pace(plan, timing, random.Random(digest))
+        return plan
 
-    def _reasoning(
-        self, request: dict[str, Any], digest: bytes, budget: int
-    ) -> tuple[list[str], dict[str, Any], bool, list[str]] | None:
-        """A reasoning item when the request asks for reasoning: (its tokens, the item, whether
-        the output budget cut it, its summary's tokens)."""
-        asked = request.get("reasoning")
-        if not asked or asked.get("effort") in (None, "none"):
-            return None
-        thought = self.text.reply(hashlib.shake_128(b"reasoning" + digest).digest(len(digest)))
-        cut = 0 <= budget < len(thought)
+    def _item(self, spec: ItemSpec, cut: bool) -> dict[str, Any]:
+        """The spec's item with its texts, ids and status."""
+        item = with_texts(spec.item, ["".join(stream) for stream in spec.streams])  # a copy
+        kind = item["type"]
+        item["id"] = self.ids.prefixed(_ID_PREFIX.get(kind, "msg"))
+        if (kind == "function_call" or kind.startswith("orq:")) and "call_id" not in item:
+            item["call_id"] = self.ids.call_id()
         if cut:
-            thought = thought[:budget]
-        summary: list[str] = []
-        if asked.get("summary") and thought:
-            end = thought.index(".") + 1 if "." in thought else len(thought)
-            summary = thought[:end]
-        item: dict[str, Any] = {
-            "type": "reasoning",
-            "id": self.ids.prefixed("rs"),
-            "status": "incomplete" if cut else "completed",
-            "summary": [{"type": "summary_text", "text": "".join(summary)}] if summary else [],
-            "content": [{"type": "reasoning_text", "text": "".join(thought)}],
-        }
-        return thought, item, cut, summary
+            item["status"] = "incomplete"
+        return item
 
     def _history(self, previous_id: str | None) -> Conversation:
         if previous_id is None:
@@ -138,31 +130,65 @@ class Planner:
         )  # fmt: skip
 
 
-def _paced(
-    response: dict[str, Any],
-    streams: list[tuple[dict[str, Any], list[list[str]]]],
-    conversation: Conversation,
-    timing: Timing,
-    rng: random.Random,
-) -> Plan:
-    """The Plan with each stream chunked and every wait drawn from `timing`."""
-    first_delay = timing.first_delay(rng)
-    chunked = [(item, [timing.chunks(s) for s in item_streams]) for item, item_streams in streams]
-    gaps = timing.gaps([s for _, item_streams in chunked for s in item_streams], rng)
-    items, at = [], 0
-    for item, item_streams in chunked:
-        items.append(ItemPlan(item, pieces=item_streams, delays=gaps[at : at + len(item_streams)]))
-        at += len(item_streams)
-    return Plan(response=response, items=items, conversation=conversation, first_delay=first_delay)
+def _within(specs: list[ItemSpec], limit: int | None) -> tuple[list[ItemSpec], int | None, bool]:
+    """The items as far as `max_output_tokens` allows, which of them it cut (if one), and whether
+    it stopped the output short. Streams spend the budget in order; a reasoning summary restates
+    its content, so it is free."""
+    if limit is None:
+        return specs, None, False
+    kept: list[ItemSpec] = []
+    budget = limit
+    for n, spec in enumerate(specs):
+        free = spec.item["type"] == "reasoning" and "content" in spec.item
+        streams: list[list[str]] = []
+        for s, stream in enumerate(spec.streams):
+            if free and s > 0:
+                streams.append(stream)
+                continue
+            streams.append(stream[:budget])
+            budget -= len(streams[-1])
+            if len(stream) > len(streams[-1]):
+                rest = [[] for _ in spec.streams[s + 1 :]]
+                kept.append(ItemSpec(spec.item, streams + rest, spec.delay_before))
+                return kept, n, True
+        kept.append(ItemSpec(spec.item, streams, spec.delay_before))
+        if budget == 0 and n + 1 < len(specs):
+            return kept, None, True
+    return kept, None, False
 
 
-def usage(input_tokens: int, output_tokens: int, reasoning_tokens: int = 0) -> dict[str, Any]:
-    """Usage with every counter any client requires (contract decision 3)."""
+def _pace(plan: Plan, timing: Timing, rng: random.Random) -> None:
+    """Chunks every stream of the Plan and draws every wait from `timing`."""
+    plan.first_delay = timing.first_delay(rng)
+    for item in plan.items:
+        item.pieces = [timing.chunks(s) for s in item.pieces]
+    gaps = timing.gaps([s for item in plan.items for s in item.pieces], rng)
+    at = 0
+    for item in plan.items:
+        item.delays = gaps[at : at + len(item.pieces)]
+        at += len(item.pieces)
+
+
+def usage(
+    input_tokens: int, output_tokens: int, reasoning_tokens: int = 0, overrides: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Usage with every counter any client requires (contract decision 3); `overrides` (a
+    scenario's) replace input, output, reasoning or cached token counts."""
+    cached = 0
+    if overrides:
+        input_tokens = overrides.get("input_tokens", input_tokens)
+        output_tokens = overrides.get("output_tokens", output_tokens)
+        reasoning_tokens = overrides.get("reasoning_tokens", reasoning_tokens)
+        cached = overrides.get("cached_tokens", 0)
     return {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_creation_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": cached,
+            "cache_creation_tokens": 0,
+            "cache_write_tokens": 0,
+        },
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
 
@@ -172,7 +198,7 @@ def _check_call_ids(items: list[dict[str, Any]], history: Conversation) -> None:
     answers = [(n, i["call_id"]) for n, i in enumerate(items) if i["type"] == "function_call_output"]
     if not answers:
         return
-    known = history.call_ids | {i["call_id"] for i in items if i["type"] == "function_call"}
+    known = history.calls.keys() | {i["call_id"] for i in items if i["type"] == "function_call"}
     for index, call_id in answers:
         if call_id not in known:
             raise bad_field(

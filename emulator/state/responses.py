@@ -9,8 +9,12 @@ as tail-latency pauses).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
+
+_NO_CALLS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +26,13 @@ class Conversation:
     """
 
     tokens: int = 0  # token count of every input and output item so far: the next turn's context
-    call_ids: frozenset[str] = frozenset()  # call_ids of their function_call items
+    calls: Mapping[str, str] = field(default_factory=lambda: _NO_CALLS)  # call_id -> function name
+    turns: int = 0  # responses in the chain so far
 
     def extended(self, items: list[dict[str, Any]], tokens: int) -> Conversation:
-        calls = {i["call_id"] for i in items if i["type"] == "function_call"}
-        return Conversation(self.tokens + tokens, self.call_ids | calls if calls else self.call_ids)
+        calls = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
+        merged = MappingProxyType({**self.calls, **calls}) if calls else self.calls
+        return Conversation(self.tokens + tokens, merged, self.turns + 1)
 
 
 @dataclass(frozen=True, slots=True)

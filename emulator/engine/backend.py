@@ -1,0 +1,81 @@
+"""What decides the model's answer: a Backend turns a Call into a Turn.
+
+The planner owns everything around the answer (ids, history, usage, truncation, timing); a
+backend only says what the model outputs: the default backend's generated text
+(`emulator.engine.lorem`) or a scenario's script (`emulator.scenarios`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from emulator.engine.timing import Timing
+from emulator.state.responses import Conversation
+
+
+@dataclass(slots=True)
+class Call:
+    """One create request, as a backend sees it."""
+
+    request: dict[str, Any]  # the validated body
+    headers: Mapping[str, str]  # lower-case names
+    history: Conversation  # the previous_response_id chain so far
+    digest: bytes  # the request's seeded random stream (emulator.engine.textgen.request_digest)
+    input_items: list[dict[str, Any]]  # the request's input, normalised to typed items
+
+
+@dataclass(slots=True)
+class ItemSpec:
+    """One output item without its ids: its final shape (with `"id": None` after its type, so
+    the id lands second), and the tokens of each of its streams (in
+    `emulator.engine.plan.item_texts` order; the planner writes the texts from them)."""
+
+    item: dict[str, Any]
+    streams: list[list[str]] = field(default_factory=list)
+    delay_before: float = 0.0  # seconds before the item is announced
+
+
+@dataclass(slots=True)
+class Turn:
+    items: list[ItemSpec]
+    status: str = "completed"  # completed | incomplete | failed
+    incomplete_reason: str | None = None
+    error: dict[str, str] | None = None  # {code, message} when failed
+    usage: dict[str, int] | None = None  # counters that replace the computed ones
+    timing: Timing | None = None  # replaces the request's timing
+    scenario: str | None = None  # the scenario that answered, if any
+
+
+class Backend(Protocol):
+    def turn(self, call: Call) -> Turn: ...
+
+
+def message_spec(
+    parts: list[tuple[str, list[str], list[dict[str, Any]]]], delay_before: float = 0.0
+) -> ItemSpec:
+    """An assistant message from (part type, tokens, annotations) parts: output_text or refusal."""
+    content: list[dict[str, Any]] = []
+    for kind, _, cited in parts:
+        if kind == "refusal":
+            content.append({"type": "refusal", "refusal": ""})
+        else:
+            content.append({"type": "output_text", "text": "", "annotations": cited, "logprobs": []})
+    item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
+    return ItemSpec(item, [tokens for _, tokens, _ in parts], delay_before)
+
+
+def reasoning_spec(
+    content: list[str] | None, summary: list[str] | None, delay_before: float = 0.0
+) -> ItemSpec:
+    """A reasoning item: its content text and/or its summary, as tokens."""
+    item: dict[str, Any] = {"type": "reasoning", "id": None, "status": "completed", "summary": []}
+    streams = []
+    if content is not None:
+        item["content"] = [{"type": "reasoning_text", "text": ""}]
+        streams.append(content)
+    if summary is not None:
+        item["summary"] = [{"type": "summary_text", "text": ""}]
+        streams.append(summary)
+    return ItemSpec(item, streams, delay_before)
