@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,11 +26,12 @@ from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
-from emulator.http import errors
+from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.responses import ResponsesAPI, ResponsesRoutes, StreamSettings
 from emulator.ids import IdSource
 from emulator.render.json import dumps
+from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
 from emulator.state.responses import ResponseStore
 
 
@@ -54,6 +59,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     planner = Planner(
         seed=config.seed, clock=clock, ids=ids, store=store, backend=LoremBackend(TextGenerator())
     )
+    scenarios = None
+    if config.scenarios or config.strict_scenarios:
+        scenarios = ScenarioSource(config.scenarios, planner.backend, strict=config.strict_scenarios)
+        if config.scenarios and (problems := scenarios.load()):
+            raise ScenarioFilesInvalid(problems)
+        planner.backend = scenarios.backend
     api = ResponsesAPI(
         validator=RequestValidator(strict=config.strict),
         planner=planner,
@@ -84,7 +95,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     middleware = [Middleware(BearerAuth, check=auth)] if auth is not None else []
     app = EmulatorApp(
         responses=ResponsesRoutes(api=api, auth=auth),
-        routes=[Route("/health", health), Route("/openapi.json", openapi_json)],
+        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *admin.routes(scenarios)],
+        lifespan=_watching(scenarios) if scenarios is not None and config.reload else None,
         middleware=middleware,
         exception_handlers={
             ApiError: errors.on_api_error,
@@ -95,4 +107,21 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     app.state.config = config
     app.state.clock = clock
     app.state.store = store
+    app.state.scenarios = scenarios
     return app
+
+
+def _watching(scenarios: ScenarioSource) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that reloads the scenario files whenever they change."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(scenarios.watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    return lifespan

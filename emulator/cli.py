@@ -1,4 +1,4 @@
-"""`responses-emulator serve | schema`."""
+"""`responses-emulator serve | validate | schema`."""
 
 from __future__ import annotations
 
@@ -61,6 +61,23 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
         "--no-done", action="store_true", default=not defaults.done_sentinel,
         help="end streams without the 'data: [DONE]' line",
     )  # fmt: skip
+    serve.add_argument(
+        "--scenarios", nargs="+", action="extend", metavar="PATH",
+        help="scenario files or directories to answer from (reloaded when they change)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--strict-scenarios", action="store_true", default=defaults.strict_scenarios,
+        help="a request no scenario matches is a 400 no_scenario_matched, not default text",
+    )  # fmt: skip
+    serve.add_argument(
+        "--no-reload",
+        action="store_true",
+        default=not defaults.reload,
+        help="do not watch the scenario files",
+    )
+
+    validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
 
     commands.add_parser("schema", help="print the OpenAPI document built from schemas/")
     return parser
@@ -80,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
+    if args.command == "validate":
+        return validate(args.paths)
     try:
         config = dataclasses.replace(
             defaults,
@@ -87,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
             auth=not args.no_auth,
             done_sentinel=not args.no_done,
+            scenarios=tuple(args.scenarios) if args.scenarios else defaults.scenarios,
+            strict_scenarios=args.strict_scenarios,
+            reload=not args.no_reload,
         )
     except ValueError as exc:
         print(f"responses-emulator: {exc}", file=sys.stderr)
@@ -94,10 +116,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(config)
 
 
+def validate(paths: list[str]) -> int:
+    """Prints every problem in the scenario files, with file:line; 1 if there were any."""
+    from emulator.scenarios.compile import load
+
+    scenarios, problems = load(paths)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(scenarios.scenarios)} scenario(s) in {len(scenarios.files)} file(s)")
+    return 0
+
+
 def serve(config: Config) -> int:
     import uvicorn
 
     from emulator.app import create_app
+    from emulator.scenarios.source import ScenarioFilesInvalid
 
     class AnnouncingServer(uvicorn.Server):
         """Once listening, prints the base URL each kind of client needs (the port may be 0)."""
@@ -107,8 +144,15 @@ def serve(config: Config) -> int:
             if self.started:
                 print(banner(config, self.servers[0].sockets[0].getsockname()[1]), flush=True)
 
+    try:
+        app = create_app(config)
+    except ScenarioFilesInvalid as invalid:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        print("responses-emulator: the scenario files have problems; nothing was started", file=sys.stderr)
+        return 1
     server = AnnouncingServer(
-        uvicorn.Config(create_app(config), host=config.host, port=config.port, log_level=config.log_level)
+        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level)
     )
     server.run()
     return 0 if server.started else 1

@@ -33,6 +33,10 @@ class Config:
     keepalive: float = 15.0  # seconds of silence in a stream before a `: keepalive` comment
     done_sentinel: bool = True  # send `data: [DONE]` after the terminal event
     reasoning_events: str = "orq"  # "orq": response.reasoning.*; "openai": response.reasoning_text.*
+    # Scenarios (emulator.scenarios)
+    scenarios: tuple[str, ...] = ()  # files and directories to load
+    strict_scenarios: bool = False  # no match is a 400 no_scenario_matched, not the default backend
+    reload: bool = True  # reload scenario files when they change
 
     def __post_init__(self) -> None:
         parse_timing(self.timing)  # raises ValueError naming the problem
@@ -70,7 +74,7 @@ def _parse(name: str, raw: str) -> object:
             return int(raw)
         case "frozen_time" | "keepalive":
             return float(raw)
-        case "auth" | "strict" | "done_sentinel":
+        case "auth" | "strict" | "done_sentinel" | "strict_scenarios" | "reload":
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
                 raise ValueError("expected 1/0/true/false")
             return raw.lower() in ("1", "true", "yes")
@@ -79,6 +83,8 @@ def _parse(name: str, raw: str) -> object:
             if not keys:
                 raise ValueError("needs at least one key")
             return keys
+        case "scenarios":
+            return tuple(p.strip() for p in raw.split(",") if p.strip())
         case "log_level":
             if raw.lower() not in LOG_LEVELS:
                 raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")

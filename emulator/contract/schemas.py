@@ -19,7 +19,8 @@ REQUEST = "create-response-request.schema.json"
 RESPONSE = "response.schema.json"
 ERROR = "error.schema.json"
 STREAM_EVENT = "response-stream-event.schema.json"
-ALL = (REQUEST, RESPONSE, ERROR, STREAM_EVENT)
+SCENARIO = "scenario.schema.json"
+ALL = (REQUEST, RESPONSE, ERROR, STREAM_EVENT, SCENARIO)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 

@@ -24,6 +24,7 @@ class Call:
     history: Conversation  # the previous_response_id chain so far
     digest: bytes  # the request's seeded random stream (emulator.engine.textgen.request_digest)
     input_items: list[dict[str, Any]]  # the request's input, normalised to typed items
+    timing: Timing  # the server's pacing, which a backend's turn may replace
 
 
 @dataclass(slots=True)

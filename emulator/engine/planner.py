@@ -18,7 +18,7 @@ from emulator.engine import tokens
 from emulator.engine.backend import Backend, Call, ItemSpec
 from emulator.engine.plan import ItemPlan, Plan, with_texts
 from emulator.engine.textgen import request_digest
-from emulator.engine.timing import PROFILES, Timing
+from emulator.engine.timing import PROFILES, Timing, parse_timing
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation, ResponseStore
 
@@ -40,16 +40,21 @@ class Planner:
         self.backend = backend
 
     def plan(
-        self, request: dict[str, Any], timing: Timing = INSTANT, headers: Mapping[str, str] = NO_HEADERS
+        self,
+        request: dict[str, Any],
+        timing: Timing = INSTANT,
+        headers: Mapping[str, str] = NO_HEADERS,
+        adjust: str | None = None,
     ) -> Plan:
-        """The Plan for one create request, paced by `timing` unless the backend's turn says."""
+        """The Plan for one create request, paced by `timing` unless the backend's turn says
+        otherwise; `adjust` (the request's x-emulator-timing spec) has the last word."""
         history = self._history(request.get("previous_response_id"))
         created_at = int(self.clock.now())
         response_id = self.ids.prefixed("resp")
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
         digest = request_digest(self.seed, request)
-        turn = self.backend.turn(Call(request, headers, history, digest, input_items))
+        turn = self.backend.turn(Call(request, headers, history, digest, input_items, timing))
 
         specs, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
         items = [
@@ -97,6 +102,8 @@ class Planner:
         conversation = history.extended([*input_items, *output], turn_tokens + context_tokens)
         plan = Plan(response=response, items=items, conversation=conversation, scenario=turn.scenario)
         timing = turn.timing or timing
+        if adjust is not None:
+            timing = parse_timing(adjust, timing)
         if timing is not INSTANT:
             _pace(plan, timing, random.Random(digest))
         return plan

@@ -12,7 +12,9 @@ it for every request; the `x-emulator-timing` request header overrides it for on
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,14 @@ def parse_timing(spec: str, base: Timing | None = None) -> Timing:
         if not _valid(timing):
             raise ValueError(f"{key} must be {expected}, got {raw!r}")
     return timing
+
+
+def parse_timing_setting(value: str | Mapping[str, Any], base: Timing | None = None) -> Timing:
+    """A spec string, or its object form from a scenario file: `{profile: realistic, ttft_ms: 800}`."""
+    if not isinstance(value, str):
+        profile = [value["profile"]] if "profile" in value else []
+        value = ",".join([*profile, *(f"{k}={v}" for k, v in value.items() if k != "profile")])
+    return parse_timing(value, base)
 
 
 def _valid(t: Timing) -> bool:

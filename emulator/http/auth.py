@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from emulator.contract.errors import ApiError
 from emulator.http.errors import error_response
 
-PROTECTED_PREFIXES = ("/v1/", "/v3/")
+PROTECTED_PREFIXES = ("/v1/", "/v3/", "/_emulator/")
 
 
 class BearerCheck:

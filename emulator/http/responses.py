@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -47,11 +47,35 @@ REASONING_HEADER = b"x-emulator-reasoning-events"
 Trace = tuple[str, str]  # (trace id, span id) for the x-orq-trace-* headers
 
 
+class HeaderMap(Mapping[str, str]):
+    """A request's headers by lower-case name, decoded only if a backend asks for them."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._raw = scope["headers"]
+        self._decoded: dict[str, str] | None = None
+
+    @property
+    def _map(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._map[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
 @dataclass(slots=True)
 class JsonAnswer:
     body: bytes
     trace: Trace
     warnings: list[Failure]
+    scenario: str | None = None  # the scenario that answered, for the x-emulator-scenario header
 
 
 @dataclass(slots=True)
@@ -60,6 +84,7 @@ class StreamAnswer:
     trace: Trace
     warnings: list[Failure]
     paced: bool = True
+    scenario: str | None = None
     # Told how many events went out when the stream is cut short: by the client leaving (error
     # None) or by a bug (the error to record).
     interrupted: Callable[[int, dict[str, str] | None], None] | None = None
@@ -97,8 +122,8 @@ class ResponsesAPI:
 
     async def create(self, scope: Scope, receive: Receive) -> Answer:
         body, warnings = self.validator.check(await read_json(scope, receive, self.max_body_bytes))
-        timing, reasoning = self._settings(scope)
-        plan = self.planner.plan(body, timing)
+        adjust, reasoning = self._settings(scope)
+        plan = self.planner.plan(body, self.streams.timing, HeaderMap(scope), adjust)
         telemetry = plan.response["telemetry"]
         trace = (telemetry["trace_id"], telemetry["span_id"])
         if body.get("stream") is True:
@@ -109,7 +134,7 @@ class ResponsesAPI:
             await self.clock.sleep(delay)
         rendered = render_json.render(plan)
         self._store_final(plan, rendered, trace)
-        return JsonAnswer(rendered, trace, warnings)
+        return JsonAnswer(rendered, trace, warnings, plan.scenario)
 
     async def retrieve(self, scope: Scope, receive: Receive) -> Answer:
         response_id = scope["path_params"]["response_id"]
@@ -132,13 +157,15 @@ class ResponsesAPI:
         events = numbered(_replayed(stored).events(reasoning), starting_after)
         return StreamAnswer(events, stored.trace, [], paced=False)
 
-    def _settings(self, scope: Scope) -> tuple[Timing, str]:
-        """This request's pacing and reasoning event names: the server's, unless its headers say."""
-        timing, reasoning = self.streams.timing, self.streams.reasoning_events
+    def _settings(self, scope: Scope) -> tuple[str | None, str]:
+        """This request's x-emulator-timing spec (checked here, applied by the planner) and its
+        reasoning event names: the server's, unless its headers say."""
+        adjust, reasoning = None, self.streams.reasoning_events
         for name, value in scope["headers"]:
             if name == TIMING_HEADER:
+                adjust = value.decode("latin-1")
                 try:
-                    timing = parse_timing(value.decode("latin-1"), timing)
+                    parse_timing(adjust, self.streams.timing)
                 except ValueError as exc:
                     raise ApiError(
                         400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
@@ -151,7 +178,7 @@ class ResponsesAPI:
                         f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
                         "x-emulator-reasoning-events",
                     )  # fmt: skip
-        return timing, reasoning
+        return adjust, reasoning
 
     def _stream(self, plan: Plan, trace: Trace, warnings: list[Failure], reasoning: str) -> StreamAnswer:
         self._store_in_progress(plan, trace)
@@ -170,7 +197,7 @@ class ResponsesAPI:
                 partial = plan.cut(sent, completed_at=int(self.clock.now()), error=error)
                 self._store_final(partial, render_json.render(partial), trace)
 
-        return StreamAnswer(events(), trace, warnings, interrupted=interrupted)
+        return StreamAnswer(events(), trace, warnings, scenario=plan.scenario, interrupted=interrupted)
 
     def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
         response = plan.response
@@ -239,6 +266,8 @@ class ResponsesRoutes:
             (b"x-orq-trace-id", answer.trace[0].encode()),
             (b"x-orq-trace-span-id", answer.trace[1].encode()),
         ]
+        if answer.scenario is not None:
+            headers.append((b"x-emulator-scenario", answer.scenario.encode()))
         if answer.warnings:
             messages = [w.message for w in answer.warnings]
             headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))

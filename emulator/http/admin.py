@@ -1,0 +1,43 @@
+"""The emulator's own routes, under /_emulator/ (behind the same bearer key as the API)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator.render.json import dumps
+from emulator.scenarios.source import ScenarioSource
+
+
+def routes(scenarios: ScenarioSource | None) -> list[Route]:
+    async def reset(request: Request) -> Response:
+        """Forgets how far every scenario's sequence has got: all of them, or one session's
+        (`?session=<X-Emulator-Session value>`)."""
+        if scenarios is not None:
+            scenarios.backend.counters.reset(request.query_params.get("session"))
+        return Response(status_code=204)
+
+    async def listing(request: Request) -> Response:
+        """The loaded scenarios in matching order, and the problems of the last reload, if any."""
+        loaded = scenarios.backend.scenarios if scenarios is not None else None
+        body = {
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "where": s.where,
+                    "priority": s.priority,
+                    "turns": len(s.turns),
+                    "after": s.after,
+                }
+                for s in (loaded.scenarios if loaded else [])
+            ],
+            "files": loaded.files if loaded else [],
+            "problems": [str(p) for p in scenarios.problems] if scenarios is not None else [],
+        }
+        return Response(dumps(body), media_type="application/json")
+
+    return [
+        Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/scenarios", listing, methods=["GET"]),
+    ]

@@ -1,0 +1,1 @@
+"""Scenario files: scripted backends that users write, validate and reload."""

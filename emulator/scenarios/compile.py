@@ -1,0 +1,184 @@
+"""From scenario files to a ScenarioSet: every semantic rule checked, every problem located.
+
+The schema catches shapes; this catches what only the whole set can show: duplicate names, regexes
+and templates that do not compile, Faker generators that do not exist, scripts that call tools
+their scenario never matches on, statuses without their error, timing specs that do not parse.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.contract.errors import ApiError
+from emulator.engine.timing import Timing, parse_timing_setting
+from emulator.scenarios.files import Problem, SourceFile, files_in, read
+from emulator.scenarios.matching import RequestView, Test, conditions
+from emulator.scenarios.scripts import ScriptProblem, TurnScript
+
+AFTER = ("repeat_last", "cycle", "fall_through", "fail")
+
+
+@dataclass
+class Scenario:
+    name: str
+    where: str  # file:line, for messages
+    priority: int
+    tests: list[Test]
+    turns: list[TurnScript]
+    after: str = "repeat_last"
+
+    def misses(self, view: RequestView) -> list[str]:
+        return [why for test in self.tests if (why := test(view)) is not None]
+
+    def turn_at(self, index: int) -> TurnScript | None:
+        """The turn answering this scenario's `index`-th match (from 0); None lets the next
+        scenario answer (after: fall_through)."""
+        sequence = [turn for turn in self.turns for _ in range(turn.times)]
+        if index < len(sequence):
+            return sequence[index]
+        match self.after:
+            case "cycle":
+                return sequence[index % len(sequence)]
+            case "fall_through":
+                return None
+            case "fail":
+                raise ApiError(
+                    400, "no_scenario_matched",
+                    f"Scenario '{self.name}' ({self.where}) has used all {len(sequence)} of its turns "
+                    "and is set to fail after them (after: fail); reset it with POST /_emulator/reset.",
+                )  # fmt: skip
+        return sequence[-1]
+
+
+@dataclass
+class ModelProfile:
+    pattern: str
+    timing: Timing | None = None
+    reasoning: bool = True
+    tools: bool = True
+    failures: list[int | str] = field(default_factory=list)  # read by the gateway simulation
+
+    def covers(self, model: str) -> bool:
+        return fnmatch.fnmatchcase(model, self.pattern)
+
+
+@dataclass
+class ScenarioSet:
+    scenarios: list[Scenario] = field(default_factory=list)  # in matching order
+    models: list[ModelProfile] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def named(self, name: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.name == name), None)
+
+    def model(self, model: str) -> ModelProfile | None:
+        return next((m for m in self.models if m.covers(model)), None)
+
+
+def load(paths: Iterable[str | Path]) -> tuple[ScenarioSet, list[Problem]]:
+    """Every scenario in the files and directories named, and every problem found in them.
+    The set is only meant to be used when there are no problems."""
+    sources: list[SourceFile] = []
+    problems: list[Problem] = []
+    found_any = False
+    for path in files_in(paths):
+        found_any = True
+        if not path.exists():
+            problems.append(Problem(str(path), None, "no such file or directory"))
+            continue
+        source, found = read(path)
+        problems += found
+        if source is not None:
+            sources.append(source)
+    if not found_any:
+        problems.append(
+            Problem(", ".join(map(str, paths)), None, "no scenario files (*.yaml, *.yml, *.json) found")
+        )
+    built = ScenarioSet(files=[s.path for s in sources])
+    seen: dict[str, str] = {}
+    order: list[tuple[int, int, Scenario]] = []
+    for source in sources:
+        for index, spec in enumerate(source.data.get("scenarios", [])):
+            at = f"/scenarios/{index}"
+            name = spec["name"]
+            if name in seen:
+                message = f"scenario {name!r} is already defined at {seen[name]}"
+                problems.append(
+                    source.problem(f"{at}/name", message, "scenario names must be unique in a set")
+                )
+                continue
+            seen[name] = f"{source.path}:{source.line(at)}"
+            try:
+                scenario = _scenario(spec, at, source)
+            except ScriptProblem as problem:
+                problems.append(source.problem(problem.at, problem.message, problem.hint))
+                continue
+            order.append((-scenario.priority, len(order), scenario))
+        for index, spec in enumerate(source.data.get("models", [])):
+            try:
+                built.models.append(_model(spec, f"/models/{index}"))
+            except ScriptProblem as problem:
+                problems.append(source.problem(problem.at, problem.message, problem.hint))
+    built.scenarios = [scenario for _, _, scenario in sorted(order, key=lambda entry: entry[:2])]
+    return built, problems
+
+
+def _scenario(spec: dict[str, Any], at: str, source: SourceFile) -> Scenario:
+    match = spec.get("match", {})
+    _check_patterns(match, f"{at}/match")
+    tools = match.get("tools")
+    turns_spec = spec["turns"] if "turns" in spec else [spec["reply"]]
+    turns_at = f"{at}/turns" if "turns" in spec else None
+    turns = [
+        TurnScript(turn, f"{turns_at}/{n}" if turns_at else f"{at}/reply", source, tools)
+        for n, turn in enumerate(turns_spec)
+    ]
+    return Scenario(
+        name=spec["name"],
+        where=f"{source.path}:{source.line(at)}",
+        priority=spec.get("priority", 0),
+        tests=conditions(match),
+        turns=turns,
+        after=spec.get("after", "repeat_last"),
+    )
+
+
+def _check_patterns(match: dict[str, Any], at: str) -> None:
+    """Regexes compile; turn ranges are ranges."""
+    specs = [
+        (f"{at}/{k}", match[k])
+        for k in ("model", "last_user_message", "any_input", "instructions")
+        if k in match
+    ]
+    specs += [(f"{at}/headers/{h}", v) for h, v in match.get("headers", {}).items()]
+    for where, spec in specs:
+        if isinstance(spec, dict):
+            if len([k for k in ("equals", "contains", "regex", "glob") if k in spec]) != 1:
+                raise ScriptProblem(
+                    where, "a text match takes exactly one of equals, contains, regex or glob"
+                )
+            if "regex" in spec:
+                try:
+                    re.compile(spec["regex"])
+                except re.error as exc:
+                    raise ScriptProblem(f"{where}/regex", f"the regex does not compile: {exc}") from None
+    turn = match.get("turn")
+    if isinstance(turn, dict) and turn.get("max", turn.get("min", 0)) < turn.get("min", 0):
+        raise ScriptProblem(f"{at}/turn", "turn.max is below turn.min")
+
+
+def _model(spec: dict[str, Any], at: str) -> ModelProfile:
+    timing = None
+    if "timing" in spec:
+        try:
+            timing = parse_timing_setting(spec["timing"])
+        except ValueError as exc:
+            raise ScriptProblem(f"{at}/timing", str(exc)) from None
+    return ModelProfile(
+        spec["name"], timing, spec.get("reasoning", True), spec.get("tools", True), spec.get("failures", [])
+    )

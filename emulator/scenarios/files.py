@@ -1,0 +1,106 @@
+"""Reading scenario files: safe YAML or JSON, every problem reported with its file and line.
+
+Scenario files are data: YAML is read with the safe loader only (no tags that build objects),
+and JSON with the standard parser. Alongside the data, every value's line is recorded (JSON
+pointer -> line), so a problem found anywhere later can say where it is in the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator.contract import schemas
+from emulator.contract.messages import failures, pointer
+
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
+
+
+@dataclass(slots=True)
+class SourceFile:
+    path: str
+    data: dict[str, Any]
+    lines: dict[str, int]  # JSON pointer -> 1-based line
+
+    def line(self, at: str) -> int | None:
+        """The line of the value at pointer `at`, or of its nearest ancestor that has one."""
+        while True:
+            if at in self.lines:
+                return self.lines[at]
+            if not at:
+                return None
+            at = at.rsplit("/", 1)[0]
+
+    def problem(self, at: str, message: str, hint: str | None = None) -> Problem:
+        return Problem(self.path, self.line(at), message, hint)
+
+
+def files_in(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The scenario files named: files as given, directories' files (recursively) in name order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+        else:
+            yield path
+
+
+def read(path: Path) -> tuple[SourceFile | None, list[Problem]]:
+    """The file's data and line map, or the problems that stop it being read at all."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(name, None, f"cannot read the file: {exc}")]
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except json.JSONDecodeError as exc:
+        return None, [Problem(name, exc.lineno, f"not valid JSON: {exc.msg}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        detail = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(name, mark.line + 1 if mark else None, f"not valid YAML: {detail}")]
+    if data is None:
+        return None, [Problem(name, None, "the file is empty", "start with 'scenarios:'")]
+    lines: dict[str, int] = {}
+    if node is not None:
+        _map_lines(node, [], lines)
+    source = SourceFile(name, data, lines)
+    errors = schemas.validator(schemas.SCENARIO).iter_errors(data)
+    problems = [source.problem(f.param or "", _wording(f.message)) for f in failures(errors)]
+    return (source if not problems else None), problems
+
+
+def _wording(message: str) -> str:
+    return message.replace("the request body", "the file")
+
+
+def _map_lines(node: yaml.Node, path: list[Any], lines: dict[str, int]) -> None:
+    lines[pointer(path)] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = [*path, key.value]
+            lines[pointer(child)] = key.start_mark.line + 1
+            _map_lines(value, child, lines)
+            lines[pointer(child)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            _map_lines(value, [*path, index], lines)

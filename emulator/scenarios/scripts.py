@@ -1,0 +1,309 @@
+"""A scenario turn, compiled once at load, rendered per request into the planner's Turn.
+
+Text comes from a literal, a Jinja template (sandboxed: templates are data, never code), a seeded
+Faker generator, literal JSON, or JSON generated from the request's json_schema format. Each
+generated piece draws from a random stream derived from the request's digest and the piece's
+place in the script, so the same request always gets the same words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+import jinja2
+from faker import Faker
+from jinja2.sandbox import SandboxedEnvironment
+
+from emulator.contract import schemas
+from emulator.contract.echo import redact_variables
+from emulator.contract.errors import ApiError
+from emulator.engine import jsongen, tokens
+from emulator.engine.backend import ItemSpec, Turn, message_spec, reasoning_spec
+from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
+from emulator.scenarios.files import SourceFile
+from emulator.scenarios.matching import RequestView
+
+TextSource = Callable[["Context"], str]
+
+# orq's catalogue codes for the statuses a script most often fails with (contract section 1.5).
+_HTTP_CODES = {
+    400: "invalid_request_body", 401: "invalid_api_key", 403: "insufficient_scope",
+    404: "deployment_not_found", 408: "request_timeout", 429: "rate_limit_exceeded",
+    500: "internal_error", 501: "not_implemented", 502: "provider_error",
+    503: "service_unavailable", 504: "provider_timeout",
+}  # fmt: skip
+
+_environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+_faker = Faker("en_US")
+
+
+class ScriptProblem(Exception):
+    """A problem in a script found while compiling it: where (pointer) and what."""
+
+    def __init__(self, at: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.at, self.message, self.hint = at, message, hint
+
+
+class Context:
+    """What a script's text sources may read of the request being answered."""
+
+    def __init__(self, view: RequestView, scenario: str) -> None:
+        self.view = view
+        self.scenario = scenario
+
+    def rng(self, place: str) -> random.Random:
+        """A random source for one place in the script, fixed by the request and the place."""
+        return random.Random(hashlib.sha256(self.view.call.digest + place.encode()).digest())
+
+    def template_values(self, place: str) -> dict[str, Any]:
+        request = self.view.request
+        variables = redact_variables(request.get("variables") or {})
+        faker = Faker("en_US")
+        faker.seed_instance(self.rng(place).getrandbits(64))
+        return {
+            "request": {**request, "variables": variables} if "variables" in request else request,
+            "model": request["model"],
+            "metadata": request.get("metadata") or {},
+            "variables": {k: v["value"] if isinstance(v, dict) else v for k, v in variables.items()},
+            "last_user_message": self.view.last_user_message,
+            "input": self.view.any_input,
+            "tool_results": [{"name": n, "output": o} for n, o in self.view.tool_results],
+            "turn": self.view.call.history.turns,
+            "faker": faker,
+        }
+
+
+def text_source(spec: Any, at: str) -> TextSource:
+    """Compiles one `Text` of the scenario schema; raises ScriptProblem for what cannot work."""
+    if isinstance(spec, str):
+        return lambda context: spec
+    if "template" in spec:
+        try:
+            template = _environment.from_string(spec["template"])
+        except jinja2.TemplateSyntaxError as exc:
+            raise ScriptProblem(
+                f"{at}/template", f"template error on its line {exc.lineno}: {exc.message}"
+            ) from None
+        return lambda context: _render(template, context, at)
+    if "faker" in spec:
+        method, args = spec["faker"], spec.get("args", {})
+        if not callable(getattr(_faker, method, None)):
+            raise ScriptProblem(
+                f"{at}/faker",
+                f"Faker has no generator {method!r}",
+                "try sentence, paragraph, name, city, word",
+            )
+        try:
+            getattr(_faker, method)(**args)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ScriptProblem(f"{at}/args", f"Faker's {method} does not take these args: {exc}") from None
+
+        def fake(context: Context) -> str:
+            faker = Faker("en_US")
+            faker.seed_instance(context.rng(at).getrandbits(64))
+            value = getattr(faker, method)(**args)
+            return "\n\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+        return fake
+    if "json" in spec:
+        text = json.dumps(spec["json"])
+        return lambda context: text
+
+    def from_schema(context: Context) -> str:
+        text_format = (context.view.request.get("text") or {}).get("format") or {}
+        schema = text_format.get("schema") if text_format.get("type") == "json_schema" else {"type": "object"}
+        return json.dumps(jsongen.generate(schema or {"type": "object"}, context.rng(at)))
+
+    return from_schema
+
+
+def _render(template: jinja2.Template, context: Context, at: str) -> str:
+    try:
+        return template.render(context.template_values(at))
+    except jinja2.TemplateError as exc:
+        raise ApiError(
+            500, "scenario_error", f"Scenario '{context.scenario}': the template at {at} failed: {exc}."
+        ) from None
+
+
+class TurnScript:
+    """One compiled turn of a scenario."""
+
+    def __init__(self, spec: dict[str, Any], at: str, source: SourceFile, tools: list[str] | None) -> None:
+        self.at, self.where = at, f"{source.path}:{source.line(at)}"
+        self.spec = spec
+        self.elements = [
+            self._element(e, f"{at}/output/{n}", tools) for n, e in enumerate(spec.get("output", []))
+        ]
+        self.timing_spec = spec.get("timing")
+        if self.timing_spec is not None:
+            self.timing_of(PROFILES["instant"], at=f"{at}/timing")  # raises ScriptProblem if it cannot parse
+        self.times = spec.get("times", 1)
+        self._check_status(at)
+
+    def _check_status(self, at: str) -> None:
+        spec, status = self.spec, self.spec.get("status", "completed")
+        if "http_error" in spec and ("output" in spec or "status" in spec):
+            raise ScriptProblem(
+                f"{at}/http_error", "a turn that answers an HTTP error has no output or status"
+            )
+        if status == "failed" and "error" not in spec:
+            raise ScriptProblem(
+                f"{at}/status",
+                "a failed turn needs an error",
+                "add error: {code: server_error, message: ...}",
+            )
+        if "error" in spec and status != "failed":
+            raise ScriptProblem(f"{at}/error", "only a failed turn has an error", "add status: failed")
+        if "incomplete_reason" in spec and status != "incomplete":
+            raise ScriptProblem(f"{at}/incomplete_reason", "only an incomplete turn has an incomplete_reason")
+        code = spec.get("error", {}).get("code", "server_error")
+        if code not in RESPONSE_ERROR_CODES:
+            raise ScriptProblem(
+                f"{at}/error/code", f"{code!r} is not a response error code",
+                f"use one of {', '.join(sorted(RESPONSE_ERROR_CODES)[:6])}, ...",
+            )  # fmt: skip
+        if "output" not in spec and "http_error" not in spec and status != "failed":
+            raise ScriptProblem(at, "a turn needs an output, an http_error, or status: failed")
+
+    def _element(self, element: dict[str, Any], at: str, tools: list[str] | None) -> Callable[[Context], Any]:
+        kind = next(
+            k for k in ("text", "refusal", "function_call", "reasoning", "tool_result") if k in element
+        )
+        if kind in ("text", "refusal"):
+            source = text_source(element[kind], f"{at}/{kind}")
+            annotations = [{"type": "url_citation", "title": "", **a} for a in element.get("annotations", [])]
+            if annotations and kind == "refusal":
+                raise ScriptProblem(f"{at}/annotations", "only text can have annotations")
+            return lambda context: (kind, source(context), annotations)
+        if kind == "function_call":
+            call = element["function_call"]
+            name = call["name"]
+            if tools is not None and name not in tools:
+                raise ScriptProblem(
+                    f"{at}/function_call/name",
+                    f"function {name!r} is not among the tools this scenario matches",
+                    f"add {name!r} to match.tools, or call one of {tools}",
+                )  # fmt: skip
+            if call.get("generate") and "arguments" in call:
+                raise ScriptProblem(f"{at}/function_call", "give arguments or generate: true, not both")
+            if call.get("generate") and tools is None:
+                raise ScriptProblem(
+                    f"{at}/function_call/generate", "generated arguments need the tool's schema",
+                    f"add match.tools: [{name}] so the request offers it",
+                )  # fmt: skip
+            return lambda context: ("function_call", name, self._arguments(call, context, at))
+        if kind == "reasoning":
+            parts = element["reasoning"]
+            content = text_source(parts["content"], f"{at}/reasoning/content") if "content" in parts else None
+            summary = text_source(parts["summary"], f"{at}/reasoning/summary") if "summary" in parts else None
+            return lambda context: (
+                "reasoning",
+                content(context) if content else None,
+                summary(context) if summary else None,
+            )
+        result = element["tool_result"]
+        return lambda context: ("tool_result", result)
+
+    @staticmethod
+    def _arguments(call: dict[str, Any], context: Context, at: str) -> str:
+        if call.get("generate"):
+            offered = next(
+                (t for t in context.view.request.get("tools", []) if t.get("name") == call["name"]), {}
+            )
+            schema = offered.get("parameters") or {"type": "object"}
+            return json.dumps(jsongen.generate(schema, context.rng(at)))
+        arguments = call.get("arguments", {})
+        return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+    def timing_of(self, base: Timing, at: str | None = None) -> Timing | None:
+        if self.timing_spec is None:
+            return None
+        try:
+            return parse_timing_setting(self.timing_spec, base)
+        except ValueError as exc:
+            raise ScriptProblem(at or f"{self.at}/timing", str(exc)) from None
+
+    def render(self, view: RequestView, scenario: str, timing: Timing) -> Turn:
+        """This turn for one request; an http_error turn raises the ApiError it describes."""
+        spec = self.spec
+        if "http_error" in spec:
+            raise _http_error(spec["http_error"], scenario)
+        context = Context(view, scenario)
+        items: list[ItemSpec] = []
+        message: list[tuple[str, list[str], list[dict[str, Any]]]] = []
+        delays = [e.get("delay_ms", 0) / 1000 for e in spec.get("output", [])]
+        message_delay = 0.0
+        for element, delay in zip(self.elements, delays, strict=True):
+            piece = element(context)
+            if piece[0] in ("text", "refusal"):
+                if not message:
+                    message_delay = delay
+                message.append(
+                    ("output_text" if piece[0] == "text" else "refusal", tokens.tokenize(piece[1]), piece[2])
+                )
+                continue
+            if message:
+                items.append(message_spec(message, message_delay))
+                message = []
+            items.append(_item(piece, delay))
+        if message:
+            items.append(message_spec(message, message_delay))
+        status = spec.get("status", "completed")
+        error = None
+        if status == "failed":
+            error = {"code": spec["error"].get("code", "server_error"), "message": spec["error"]["message"]}
+        return Turn(
+            items,
+            status=status,
+            incomplete_reason=spec.get("incomplete_reason"),
+            error=error,
+            usage=spec.get("usage"),
+            timing=self.timing_of(timing),
+            scenario=scenario,
+        )
+
+
+def _item(piece: tuple[Any, ...], delay: float) -> ItemSpec:
+    kind = piece[0]
+    if kind == "function_call":
+        item = {"type": "function_call", "id": None, "name": piece[1], "arguments": "", "status": "completed"}
+        return ItemSpec(item, [tokens.tokenize(piece[2])], delay)  # the planner mints its call_id
+    if kind == "reasoning":
+        content, summary = piece[1], piece[2]
+        return reasoning_spec(
+            tokens.tokenize(content) if content is not None else None,
+            tokens.tokenize(summary) if summary is not None else None,
+            delay,
+        )
+    result = piece[1]
+    item = {
+        "type": result["tool"],
+        "id": None,
+        "name": result["tool"].removeprefix("orq:"),
+        "status": "completed",
+    }
+    if "arguments" in result:
+        item["arguments"] = json.dumps(result["arguments"])
+    item["result"] = result.get("result", {})
+    return ItemSpec(item, [], delay)
+
+
+def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
+    status = spec["status"]
+    headers = {"Retry-After": f"{spec['retry_after']:g}"} if "retry_after" in spec else None
+    message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
+    return ApiError(
+        status, spec.get("code", _HTTP_CODES.get(status, "provider_error")), message, headers=headers
+    )
+
+
+# The codes a failed response may carry: OpenAI's closed list, as schemas/response states it.
+RESPONSE_ERROR_CODES = frozenset(
+    schemas.load(schemas.RESPONSE)["properties"]["error"]["properties"]["code"]["enum"]
+)

@@ -1,0 +1,65 @@
+"""The loaded scenario set, and keeping it current while the server runs.
+
+`load()` reads every file again; a set with problems is never used: the last good set keeps
+serving and each problem is logged with its file and line. `watch()` reloads on every change
+to the files or directories given (hot reload).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import watchfiles
+
+from emulator.engine.backend import Backend
+from emulator.scenarios import compile
+from emulator.scenarios.backend import ScenarioBackend
+from emulator.scenarios.files import SUFFIXES, Problem
+
+log = logging.getLogger("emulator")
+
+
+class ScenarioSource:
+    def __init__(self, paths: Sequence[str], fallback: Backend, *, strict: bool = False) -> None:
+        self.paths = [str(p) for p in paths]
+        self.backend = ScenarioBackend(compile.ScenarioSet(), fallback, strict=strict)
+        self.problems: list[Problem] = []  # of the last load; empty when it succeeded
+
+    def load(self) -> list[Problem]:
+        """Reads the files again; uses the new set only if it has no problems."""
+        built, problems = compile.load(self.paths)
+        self.problems = problems
+        if problems:
+            for problem in problems:
+                log.error("scenario problem: %s", problem)
+            log.error(
+                "kept the previous %d scenario(s); fix the files to load them",
+                len(self.backend.scenarios.scenarios),
+            )
+            return problems
+        self.backend.scenarios = built
+        self.backend.counters.reset()
+        log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
+        return []
+
+    async def watch(self) -> None:
+        """Reloads whenever a scenario file under the paths changes; runs until cancelled."""
+        watched = [p for p in self.paths if Path(p).exists()]
+        if not watched:
+            return
+
+        def scenario_file(change: watchfiles.Change, path: str) -> bool:
+            return path.endswith(SUFFIXES)
+
+        async for _ in watchfiles.awatch(*watched, watch_filter=scenario_file, debounce=200, step=50):
+            self.load()
+
+
+class ScenarioFilesInvalid(ValueError):
+    """The scenario files a server was started with have problems; it cannot start on them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
