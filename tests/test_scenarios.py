@@ -1,0 +1,361 @@
+"""Scenarios through real HTTP: every matcher and script element, read by the orq and OpenAI SDKs
+in JSON and stream mode (tests/scenarios/features.yaml), plus sequences, sessions, strict mode,
+the model catalogue and determinism."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import openai
+import pytest
+from orq_ai_sdk import Orq, models
+
+from emulator.config import DEV_API_KEY
+from tests.support import AUTH, LiveServer, assert_contract_response, assert_contract_stream, make_config
+
+FEATURES = str(Path(__file__).parent / "scenarios" / "features.yaml")
+URL = "/v3/router/responses"
+MODES = ["json", "stream"]
+SDKS = ["orq", "openai"]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    with LiveServer(make_config(scenarios=(FEATURES,), reasoning_events="openai")) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(live: LiveServer) -> None:
+    httpx.post(f"{live.url}/_emulator/reset", headers=AUTH).raise_for_status()
+
+
+def ask(
+    live: LiveServer, sdk: str, mode: str, headers: dict[str, str] | None = None, **request: Any
+) -> dict[str, Any]:
+    """The final response, as the SDK parsed it, of one create in JSON or stream mode."""
+    request.setdefault("model", "openai/gpt-4o")
+    stream = mode == "stream"
+    if sdk == "orq":
+        client = Orq(api_key=DEV_API_KEY, server_url=live.url)
+        if not stream:
+            return client.responses.create(**request, http_headers=headers).model_dump(by_alias=True)
+        events = [
+            wrapper.data for wrapper in client.responses.create(**request, stream=True, http_headers=headers)
+        ]
+        return events[-1].response.model_dump(by_alias=True)
+    client = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
+    extra = {k: request.pop(k) for k in ("thread", "identity", "variables") if k in request}
+    options = {"extra_headers": headers, "extra_body": extra or None}
+    # warnings=False: orq's platform tool items (orq:*) are no OpenAI type; the SDK keeps them as
+    # they came, and only dumping them back out complains.
+    if not stream:
+        return client.responses.create(**request, **options).model_dump(warnings=False)
+    events = list(client.responses.create(**request, stream=True, **options))
+    return events[-1].response.model_dump(warnings=False)
+
+
+def text_of(response: dict[str, Any]) -> str:
+    return "".join(
+        part.get("text") or ""
+        for item in response["output"]
+        if item["type"] == "message"
+        for part in item["content"]
+    )
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+LOOKUP = {"type": "function", "name": "lookup_order", "parameters": {"type": "object", "properties": {}}}
+WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}  # fmt: skip
+FLIGHT = {
+    "type": "function",
+    "name": "book_flight",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "origin": {"type": "string", "minLength": 3, "maxLength": 3},
+            "seats": {"type": "integer", "minimum": 1, "maximum": 9},
+            "date": {"type": "string", "format": "date"},
+            "class": {"enum": ["economy", "business"]},
+        },
+        "required": ["origin", "seats", "date", "class"],
+        "additionalProperties": False,
+    },
+}
+
+MATCHERS: list[tuple[str, dict[str, Any], dict[str, str] | None]] = [
+    ("model-glob", {"model": "acme/m1", "input": "hi"}, None),
+    ("model-regex", {"model": "acme-re/7", "input": "hi"}, None),
+    ("model-equals", {"model": "acme-eq/exact", "input": "hi"}, None),
+    ("last-message-contains", {"input": "the zebra-contains test"}, None),
+    ("last-message-regex", {"input": "quokka-42"}, None),
+    ("last-message-equals", {"input": "exactly this"}, None),
+    (
+        "any-input",
+        {"input": [*user("narwhal facts"), {"role": "assistant", "content": "ok"}, *user("more")]},
+        None,
+    ),
+    ("instructions", {"input": "hi", "instructions": "speak like a pirate"}, None),
+    ("tools-offered", {"input": "hi", "tools": [LOOKUP]}, None),
+    (
+        "tool-results",
+        {
+            "tools": [LOOKUP],
+            "input": [
+                *user("where is my order?"),
+                {"type": "function_call", "call_id": "fc_1", "name": "lookup_order", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "fc_1", "output": '{"status": "shipped"}'},
+            ],
+        },
+        None,
+    ),
+    ("metadata", {"input": "hi", "metadata": {"case": "metadata-match"}}, None),
+    ("header", {"input": "hi"}, {"X-Team": "web"}),
+    ("thread", {"input": "hi", "thread": {"id": "thread-7"}}, None),
+    ("identity", {"input": "hi", "identity": {"id": "user-9"}}, None),
+    ("agent", {"model": "agent/support-bot", "input": "hi"}, None),
+    ("selected-by-name", {"input": "hi"}, {"X-Emulator-Scenario": "selected-by-name"}),
+    ("selected-by-name", {"input": "hi", "metadata": {"emulator_scenario": "selected-by-name"}}, None),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+@pytest.mark.parametrize(
+    ("name", "request_", "headers"), MATCHERS, ids=[f"{m[0]}-{n}" for n, m in enumerate(MATCHERS)]
+)
+def test_each_matcher(
+    live: LiveServer, sdk: str, mode: str, name: str, request_: dict[str, Any], headers: dict[str, str] | None
+) -> None:
+    assert text_of(ask(live, sdk, mode, headers, **request_)) == f"matched {name}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_turn_matcher_counts_the_conversation(live: LiveServer, sdk: str, mode: str) -> None:
+    first = ask(live, sdk, mode, model="acme-turn/x", input="hi")
+    assert text_of(first) != "matched second-turn"
+    second = ask(live, sdk, mode, model="acme-turn/x", input="again", previous_response_id=first["id"])
+    assert text_of(second) == "matched second-turn"
+
+
+def test_unmatched_requests_get_the_default_text(live: LiveServer) -> None:
+    reply = httpx.post(f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": "hello"}, headers=AUTH)
+    assert "x-emulator-scenario" not in reply.headers
+    assert text_of(reply.json()) and not text_of(reply.json()).startswith("matched")
+    named = httpx.post(f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": "hi"},
+                       headers={**AUTH, "X-Emulator-Scenario": "no-such-one"})  # fmt: skip
+    assert (named.status_code, named.json()["error"]["code"]) == (400, "no_scenario_matched")
+    assert "model-glob" in named.json()["error"]["message"]
+
+
+# --- script elements ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_text_literal_template_faker_and_json(live: LiveServer, sdk: str, mode: str) -> None:
+    request = {
+        "input": "text-kinds",
+        "metadata": {"team": "web"},
+        "variables": {"key": {"secret": True, "value": "s3cr3t"}},
+    }
+    text = text_of(ask(live, sdk, mode, **request))
+    literal, templated, rest = text.split(". ", 2)
+    assert literal == "literal"
+    assert templated == "model=openai/gpt-4o team=web said=text-kinds secret=[REDACTED]"
+    assert rest.endswith('{"ok": true, "n": 3}') and len(rest) > len('{"ok": true, "n": 3}') + 10
+    assert "s3cr3t" not in text
+    assert text_of(ask(live, sdk, mode, **request)) == text  # Faker is seeded by the request
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_structured_output_fits_the_requested_schema(live: LiveServer, sdk: str, mode: str) -> None:
+    schema = FLIGHT["parameters"]
+    text_format = {"format": {"type": "json_schema", "name": "flight", "schema": schema, "strict": True}}
+    answer = json.loads(text_of(ask(live, sdk, mode, input="structured", text=text_format)))
+    jsonschema.validate(answer, schema)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_refusal(live: LiveServer, sdk: str, mode: str) -> None:
+    response = ask(live, sdk, mode, input="refuse-me")
+    assert response["output"][0]["content"][0] == {"type": "refusal", "refusal": "I can't help with that."}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_function_calls_literal_and_generated(live: LiveServer, sdk: str, mode: str) -> None:
+    call = ask(live, sdk, mode, input="call-literal", tools=[WEATHER])["output"][0]
+    assert (call["type"], call["name"], json.loads(call["arguments"])) == (
+        "function_call",
+        "get_weather",
+        {"city": "Paris"},
+    )
+    assert call["call_id"].startswith("fc_") and call["id"].startswith("fc_")
+    response = ask(live, sdk, mode, input="call-generated", tools=[FLIGHT])
+    assert [item["type"] for item in response["output"]] == ["message", "function_call"]
+    jsonschema.validate(json.loads(response["output"][1]["arguments"]), FLIGHT["parameters"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_reasoning_tool_results_and_annotations(live: LiveServer, sdk: str, mode: str) -> None:
+    thought = ask(live, sdk, mode, input="reason-please")
+    reasoning = thought["output"][0]
+    assert reasoning["type"] == "reasoning"
+    assert reasoning["content"][0]["text"] == "First, consider the question carefully."
+    assert reasoning["summary"][0]["text"] == "Considered it."
+    assert thought["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+    dated = ask(live, sdk, mode, input="what-day")
+    tool = dated["output"][0]
+    assert (tool["type"], tool["name"], tool["result"]) == ("orq:current_date", "current_date", {"currentDate": "2026-04-14T17:25:29.175Z"})  # fmt: skip
+    cited = ask(live, sdk, mode, input="cite-it")["output"][0]["content"][0]
+    assert cited["annotations"][0]["url"] == "https://example.com/paris"
+    assert cited["text"][4:9] == "Paris"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_statuses_and_usage(live: LiveServer, sdk: str, mode: str) -> None:
+    cut = ask(live, sdk, mode, input="cut-short")
+    assert (cut["status"], cut["incomplete_details"]["reason"]) == ("incomplete", "content_filter")
+    usage = ask(live, sdk, mode, input="count-this")["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (1000, 7, 1007)
+    assert usage["input_tokens_details"]["cached_tokens"] == 400
+
+
+def test_failed_turns_in_both_modes(live: LiveServer) -> None:
+    body = {"model": "openai/gpt-4o", "input": "break-down"}
+    failed = httpx.post(f"{live.url}{URL}", json=body, headers=AUTH).json()
+    assert_contract_response(failed)
+    assert (failed["status"], failed["error"]) == (
+        "failed",
+        {"code": "server_error", "message": "The model crashed."},
+    )
+    events = assert_contract_stream(
+        httpx.post(f"{live.url}{URL}", json={**body, "stream": True}, headers=AUTH).content
+    ).events
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    orq_events = [
+        w.data for w in Orq(api_key=DEV_API_KEY, server_url=live.url).responses.create(**body, stream=True)
+    ]
+    assert orq_events[-1].response.error.message == "The model crashed."
+
+
+def test_http_errors_reach_both_sdks(live: LiveServer) -> None:
+    with pytest.raises(openai.InternalServerError) as raised:
+        openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0).responses.create(
+            model="openai/gpt-4o", input="overloaded", stream=True
+        )
+    assert raised.value.status_code == 503 and raised.value.body["code"] == "service_unavailable"
+    with pytest.raises(models.APIDefaultError) as orq_raised:
+        Orq(api_key=DEV_API_KEY, server_url=live.url).responses.create(
+            model="openai/gpt-4o", input="overloaded"
+        )
+    assert orq_raised.value.status_code == 503
+
+
+def test_timing_override_and_item_delays(live: LiveServer) -> None:
+    clock = live.app.state.clock
+    before = clock.now()
+    body = httpx.post(
+        f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": "take-your-time"}, headers=AUTH
+    ).json()
+    text_tokens = body["usage"]["output_tokens"] - 2  # the call's "{}" is two tokens
+    expected = 0.25 + (text_tokens - 1) * 0.1 + 0.5 + 2 * 0.1
+    assert clock.now() - before == pytest.approx(expected)
+
+
+# --- sequences, sessions, strict mode, the catalogue ---------------------------------------------
+
+
+def post(live: LiveServer, text: str, **headers: str) -> httpx.Response:
+    return httpx.post(
+        f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": text}, headers={**AUTH, **headers}
+    )
+
+
+def test_sequences_and_their_after_policies(live: LiveServer) -> None:
+    assert [post(live, "seq-repeat").status_code for _ in range(4)] == [429, 429, 200, 200]
+    assert [text_of(post(live, "seq-cycle").json()) for _ in range(5)] == ["A", "B", "A", "B", "A"]
+    assert [text_of(post(live, "seq-fall").json()) for _ in range(3)] == ["only once", "the next scenario", "the next scenario"]  # fmt: skip
+    assert post(live, "seq-fail").status_code == 200
+    failing = post(live, "seq-fail")
+    assert (failing.status_code, failing.json()["error"]["code"]) == (400, "no_scenario_matched")
+
+
+def test_sessions_keep_their_own_counts_and_reset(live: LiveServer) -> None:
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 429
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 200
+    httpx.post(f"{live.url}/_emulator/reset", params={"session": "a"}, headers=AUTH).raise_for_status()
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 429
+    assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 200
+
+
+def test_the_scenario_listing(live: LiveServer) -> None:
+    listing = httpx.get(f"{live.url}/_emulator/scenarios", headers=AUTH).json()
+    names = [s["name"] for s in listing["scenarios"]]
+    assert names[0] == "tool-results"  # priority 5 goes first
+    assert listing["files"] == [FEATURES] and listing["problems"] == []
+    assert httpx.get(f"{live.url}/_emulator/scenarios").status_code == 401
+
+
+def test_model_catalogue_timing_and_reasoning(live: LiveServer) -> None:
+    clock = live.app.state.clock
+    before = clock.now()
+    httpx.post(
+        f"{live.url}{URL}", json={"model": "slowco/m", "input": "hello"}, headers=AUTH
+    ).raise_for_status()
+    assert clock.now() - before >= 2.0
+    plain = httpx.post(
+        f"{live.url}{URL}",
+        json={"model": "plainco/m", "input": "hi", "reasoning": {"effort": "high"}},
+        headers=AUTH,
+    ).json()
+    assert [item["type"] for item in plain["output"]] == ["message"]
+    assert plain["reasoning"]["effort"] == "high"  # still echoed
+
+
+def test_strict_mode_names_the_closest_scenarios() -> None:
+    with LiveServer(make_config(scenarios=(FEATURES,), strict_scenarios=True)) as server:
+        reply = httpx.post(f"{server.url}{URL}", json={"model": "acme-re/x", "input": "hello"}, headers=AUTH)
+        assert (reply.status_code, reply.json()["error"]["code"]) == (400, "no_scenario_matched")
+        message = reply.json()["error"]["message"]
+        assert "'model-regex' (" in message and "does not match the regex" in message
+        assert "features.yaml:" in message
+        assert post(server, "zebra-contains").status_code == 200
+
+
+def test_scenarios_are_deterministic() -> None:
+    requests = [
+        {"model": "openai/gpt-4o", "input": "text-kinds", "stream": True},
+        {"model": "openai/gpt-4o", "input": "call-generated", "tools": [FLIGHT]},
+        {
+            "model": "openai/gpt-4o",
+            "input": "structured",
+            "text": {"format": {"type": "json_schema", "name": "f", "schema": FLIGHT["parameters"]}},
+        },
+        {"model": "openai/gpt-4o", "input": "take-your-time", "stream": True},
+    ]
+    runs = []
+    for _ in range(2):
+        with LiveServer(make_config(scenarios=(FEATURES,), seed=3)) as server:
+            runs.append([httpx.post(f"{server.url}{URL}", json=r, headers=AUTH).content for r in requests])
+    assert runs[0] == runs[1]
+    with LiveServer(make_config(scenarios=(FEATURES,), seed=4)) as server:
+        other = httpx.post(f"{server.url}{URL}", json=requests[1], headers=AUTH).content
+    assert other != runs[0][1]
