@@ -57,7 +57,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     store = ResponseStore(config.max_stored)
     ids = IdSource(config.seed, clock)
     planner = Planner(
-        seed=config.seed, clock=clock, ids=ids, store=store, backend=LoremBackend(TextGenerator())
+        seed=config.seed,
+        clock=clock,
+        ids=ids,
+        store=store,
+        backend=LoremBackend(TextGenerator()),
+        function_call_status=config.function_call_status,
     )
     scenarios = None
     if config.scenarios or config.strict_scenarios:

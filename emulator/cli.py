@@ -12,6 +12,7 @@ import orjson
 
 from emulator import __version__
 from emulator.config import DEV_API_KEY, ENV_PREFIX, LOG_LEVELS, Config
+from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
 from emulator.engine.plan import REASONING_EVENTS
 
 # serve's flags: Config field -> (value type, or bool for a switch; help). Each field also reads
@@ -30,8 +31,15 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "keepalive": (float, "seconds of stream silence before a ': keepalive' comment (default %(default)s)"),
     "reasoning_events": (str, "reasoning stream event names: orq (response.reasoning.*) or openai "
                               "(response.reasoning_text.*) (default %(default)s)"),
+    "function_call_status": (str, "status of a turn that ends calling a function: requires_action, "
+                                  "completed, or auto: completed for orq SDKs >= 4.13.1, else "
+                                  "requires_action (default %(default)s)"),
 }  # fmt: skip
-_CHOICES = {"log_level": LOG_LEVELS, "reasoning_events": tuple(REASONING_EVENTS)}
+_CHOICES = {
+    "log_level": LOG_LEVELS,
+    "reasoning_events": tuple(REASONING_EVENTS),
+    "function_call_status": FUNCTION_CALL_STATUSES,
+}
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:

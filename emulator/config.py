@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
 from emulator.engine.plan import REASONING_EVENTS
 from emulator.engine.timing import parse_timing
 
@@ -33,6 +34,7 @@ class Config:
     keepalive: float = 15.0  # seconds of silence in a stream before a `: keepalive` comment
     done_sentinel: bool = True  # send `data: [DONE]` after the terminal event
     reasoning_events: str = "orq"  # "orq": response.reasoning.*; "openai": response.reasoning_text.*
+    function_call_status: str = "auto"  # auto | requires_action | completed (contract decision 4)
     # Scenarios (emulator.scenarios)
     scenarios: tuple[str, ...] = ()  # files and directories to load
     strict_scenarios: bool = False  # no match is a 400 no_scenario_matched, not the default backend
@@ -42,6 +44,8 @@ class Config:
         parse_timing(self.timing)  # raises ValueError naming the problem
         if self.reasoning_events not in REASONING_EVENTS:
             raise ValueError(f"reasoning_events must be one of {', '.join(REASONING_EVENTS)}")
+        if self.function_call_status not in FUNCTION_CALL_STATUSES:
+            raise ValueError(f"function_call_status must be one of {', '.join(FUNCTION_CALL_STATUSES)}")
         if not self.keepalive > 0:
             raise ValueError("keepalive must be a number of seconds > 0")
 

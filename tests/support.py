@@ -78,12 +78,13 @@ def assert_contract_response(body: dict[str, Any]) -> None:
 
 
 def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with the two places where the OpenResponses spec cannot be met set aside.
+    """The body with the places where the OpenResponses spec cannot be met set aside.
 
     1. It types an echoed json_schema format's `schema` as always null, while the OpenAI SDK
        requires the schema object and users expect their schema back; the emulator echoes it.
     2. It knows only function tools, while orq's tools include `orq:*` and `mcp`; the emulator
        echoes the tools that were sent.
+    3. It knows no orq platform tool result items (`orq:*` output items, contract section 3.2).
     Everything else in the body must validate unchanged.
     """
     seen = dict(body)
@@ -91,7 +92,13 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
     if text_format["type"] == "json_schema":
         seen["text"] = {**body["text"], "format": {**text_format, "schema": None}}
     seen["tools"] = [t for t in body["tools"] if t["type"] == "function"]
+    seen["output"] = [i for i in body["output"] if not is_platform_item(i)]
     return seen
+
+
+def is_platform_item(item: dict[str, Any]) -> bool:
+    """orq's platform tool result items: neither OpenAI's nor OpenResponses' models know them."""
+    return item["type"].startswith("orq:")
 
 
 def assert_contract_error(body: dict[str, Any]) -> None:
@@ -125,21 +132,41 @@ OPENRESPONSES_EVENTS = _event_models(openresponses, "StreamingEvent")
 OPENAI_EVENTS = _event_models(openai.types.responses, "Event")
 
 
-def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
-    """The event with the one value OpenAI's models cannot hold set aside: a stream the client
-    left is stored `incomplete` with reason `client_disconnected`, which OpenAI's closed list of
-    reasons lacks (its SDK checks that list only with strict validation; orq's takes any string)."""
+def as_orq_sees_it(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with `requires_action` set aside: the orq SDK from 4.13.1 on rejects it, so the
+    server sends it to an orq SDK only when a scenario insists (contract decision 4); the tests
+    that drive the real orq SDK check it never gets it otherwise."""
     response = event.get("response")
-    if response and response["incomplete_details"] == {"reason": "client_disconnected"}:
-        return {**event, "response": {**response, "incomplete_details": {"reason": "max_output_tokens"}}}
+    if response and response["status"] == "requires_action":
+        return {**event, "response": {**response, "status": "completed"}}
     return event
+
+
+def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with the values OpenAI's models cannot hold set aside (its SDK checks these
+    closed lists only with strict validation; orq's SDK takes them):
+    1. a stream the client left is stored `incomplete`, reason `client_disconnected`;
+    2. a turn that ends calling a function is `requires_action` (contract decision 4);
+    3. orq's platform tool result items (`orq:*`)."""
+    response = event.get("response")
+    if not response:
+        return event
+    if response["incomplete_details"] == {"reason": "client_disconnected"}:
+        response = {**response, "incomplete_details": {"reason": "max_output_tokens"}}
+    if response["status"] == "requires_action":
+        response = {**response, "status": "completed"}
+    if any(is_platform_item(i) for i in response["output"]):
+        response = {**response, "output": [i for i in response["output"] if not is_platform_item(i)]}
+    return {**event, "response": response}
 
 
 def assert_contract_event(event: dict[str, Any]) -> None:
     """One stream event is valid against schemas/, the orq SDK's event union, OpenAI's (where the
     type is OpenAI's) and openresponses-types (where the type exists there)."""
     schemas.validator(schemas.STREAM_EVENT).validate(event)
-    ORQ_EVENT.validate_python(event)
+    ORQ_EVENT.validate_python(as_orq_sees_it(event))
+    if "item" in event and is_platform_item(event["item"]):
+        return  # orq's own item: no OpenAI or OpenResponses model to hold it
     if event["type"] in OPENAI_EVENTS:
         OPENAI_EVENTS[event["type"]].model_validate(as_openai_sees_it(event))
     model = OPENRESPONSES_EVENTS.get(event["type"])

@@ -359,3 +359,32 @@ def test_scenarios_are_deterministic() -> None:
     with LiveServer(make_config(scenarios=(FEATURES,), seed=4)) as server:
         other = httpx.post(f"{server.url}{URL}", json=requests[1], headers=AUTH).content
     assert other != runs[0][1]
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "status"),
+    [
+        ("speakeasy-sdk/python 4.17.13 2.950.13 2.0 orq-ai-sdk", "completed"),
+        ("speakeasy-sdk/typescript 4.13.1 2.700.0 2.0 @orq-ai/node", "completed"),
+        ("speakeasy-sdk/python 4.12.22 2.680.0 2.0 orq-ai-sdk", "requires_action"),
+        ("OpenAI/Python 3.57.0", "requires_action"),
+        ("", "requires_action"),
+    ],
+)
+def test_function_call_status_follows_the_client(user_agent: str, status: str) -> None:
+    from emulator.engine.function_calls import status_for
+
+    assert status_for("auto", {"user-agent": user_agent}) == status
+    assert status_for("completed", {"user-agent": user_agent}) == "completed"
+
+
+def test_function_call_turns_end_as_each_client_expects(live: LiveServer) -> None:
+    request = {"input": "call-literal", "tools": [WEATHER]}
+    assert ask(live, "orq", "json", **request)["status"] == "completed"
+    assert ask(live, "openai", "json", **request)["status"] == "requires_action"
+    assert ask(live, "openai", "stream", **request)["status"] == "requires_action"
+    forced = httpx.post(f"{live.url}{URL}", json={"model": "m/x", "input": "must-act", "tools": [WEATHER]},
+                        headers={**AUTH, "user-agent": "speakeasy-sdk/python 4.17.13 2.950.13 2.0 orq-ai-sdk"})  # fmt: skip
+    assert forced.json()["status"] == "requires_action"
+    with LiveServer(make_config(scenarios=(FEATURES,), function_call_status="completed")) as server:
+        assert ask(server, "openai", "json", **request)["status"] == "completed"

@@ -14,7 +14,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.contract.echo import TEMPLATE, echo, normalise_input
 from emulator.contract.errors import ApiError, bad_field
-from emulator.engine import tokens
+from emulator.engine import function_calls, tokens
 from emulator.engine.backend import Backend, Call, ItemSpec
 from emulator.engine.plan import ItemPlan, Plan, with_texts
 from emulator.engine.textgen import request_digest
@@ -31,13 +31,21 @@ _ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 
 class Planner:
     def __init__(
-        self, *, seed: int, clock: Clock, ids: IdSource, store: ResponseStore, backend: Backend
+        self,
+        *,
+        seed: int,
+        clock: Clock,
+        ids: IdSource,
+        store: ResponseStore,
+        backend: Backend,
+        function_call_status: str = "auto",
     ) -> None:
         self.seed = seed
         self.clock = clock
         self.ids = ids
         self.store = store
         self.backend = backend
+        self.function_call_status = function_call_status  # contract decision 4
 
     def plan(
         self,
@@ -67,6 +75,8 @@ class Planner:
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
         elif status == "incomplete":
             incomplete = {"reason": turn.incomplete_reason or "max_output_tokens"}
+        elif status == "completed" and output and output[-1]["type"] == "function_call":
+            status = function_calls.status_for(self.function_call_status, headers)
 
         turn_tokens = tokens.count_items(input_items)
         input_tokens = (

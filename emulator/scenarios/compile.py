@@ -106,19 +106,21 @@ def load(paths: Iterable[str | Path]) -> tuple[ScenarioSet, list[Problem]]:
         for index, spec in enumerate(source.data.get("scenarios", [])):
             at = f"/scenarios/{index}"
             name = spec["name"]
-            if name in seen:
+            duplicate = name in seen
+            if duplicate:
                 message = f"scenario {name!r} is already defined at {seen[name]}"
                 problems.append(
                     source.problem(f"{at}/name", message, "scenario names must be unique in a set")
                 )
-                continue
-            seen[name] = f"{source.path}:{source.line(at)}"
+            else:
+                seen[name] = f"{source.path}:{source.line(at)}"
             try:
-                scenario = _scenario(spec, at, source)
+                scenario = _scenario(spec, at, source)  # a duplicate too, to report its own problems
             except ScriptProblem as problem:
                 problems.append(source.problem(problem.at, problem.message, problem.hint))
                 continue
-            order.append((-scenario.priority, len(order), scenario))
+            if not duplicate:
+                order.append((-scenario.priority, len(order), scenario))
         for index, spec in enumerate(source.data.get("models", [])):
             try:
                 built.models.append(_model(spec, f"/models/{index}"))
