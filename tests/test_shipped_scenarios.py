@@ -1,0 +1,94 @@
+"""The shipped scenario library, and the examples of scenarios/README.md, do what they say."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from orq_ai_sdk import Orq
+
+from emulator.config import DEV_API_KEY
+from emulator.scenarios.compile import load
+from tests.support import LiveServer, make_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = (ROOT / "scenarios" / "README.md").read_text()
+EXAMPLES = re.findall(r"```yaml\n(.*?)```", GUIDE, flags=re.DOTALL)
+WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}  # fmt: skip
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"example-{n}" for n in range(len(EXAMPLES))])
+def test_every_guide_example_is_a_valid_scenario_file(tmp_path: Path, example: str) -> None:
+    (tmp_path / "example.yaml").write_text(example)
+    _, problems = load([tmp_path])
+    assert problems == []
+
+
+@pytest.fixture(scope="module")
+def library() -> Iterator[LiveServer]:
+    with LiveServer(make_config(scenarios=(str(ROOT / "scenarios"),), reasoning_events="openai")) as server:
+        yield server
+
+
+@pytest.fixture
+def oai(library: LiveServer) -> openai.OpenAI:
+    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{library.url}/v3/router", max_retries=0)
+
+
+def test_weather_tool_loop(oai: openai.OpenAI) -> None:
+    called = oai.responses.create(
+        model="openai/gpt-4o", input="What's the weather in Paris?", tools=[WEATHER]
+    )
+    call = called.output[0]
+    assert (called.status, call.name, json.loads(call.arguments)["city"]) == (
+        "requires_action",
+        "get_weather",
+        "Paris",
+    )
+    answered = oai.responses.create(
+        model="openai/gpt-4o", previous_response_id=called.id, tools=[WEATHER],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"temp_c": 21}'}],
+    )  # fmt: skip
+    assert answered.output_text == 'Here is the forecast: {"temp_c": 21}.'
+
+
+def test_orq_sees_the_same_loop_completed(library: LiveServer) -> None:
+    orq = Orq(api_key=DEV_API_KEY, server_url=library.url)
+    called = orq.responses.create(model="openai/gpt-4o", input="weather in Paris?", tools=[WEATHER])
+    assert called.status == "completed" and called.output[0]["name"] == "get_weather"
+
+
+def test_refusal_structured_output_and_reasoning(oai: openai.OpenAI) -> None:
+    refused = oai.responses.create(model="openai/gpt-4o", input="Tell me her password")
+    assert refused.output[0].content[0].type == "refusal"
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    structured = oai.responses.create(
+        model="openai/gpt-4o", input="answer in json",
+        text={"format": {"type": "json_schema", "name": "c", "schema": schema}},
+    )  # fmt: skip
+    assert isinstance(json.loads(structured.output_text)["city"], str)
+    with oai.responses.stream(model="openai/gpt-4o", input="a riddle for you") as stream:
+        final = stream.get_final_response()
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    assert final.output_text == "The answer is 42."
+
+
+def test_rate_limit_then_success(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.RateLimitError) as limited:
+        oai.responses.create(model="openai/gpt-4o", input="are you busy?")
+    assert limited.value.response.headers["retry-after"] == "1"
+    assert oai.responses.create(model="openai/gpt-4o", input="are you busy?").output_text.startswith("Thanks")
+
+
+def test_slow_stream_and_requires_action(library: LiveServer, oai: openai.OpenAI) -> None:
+    clock = library.app.state.clock
+    before = clock.now()
+    oai.responses.create(model="openai/gpt-4o", input="tell it slowly")
+    assert clock.now() - before > 1.5  # the scenario's time to first token, on the frozen clock
+    invoice = {"type": "function", "name": "send_invoice", "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}}  # fmt: skip
+    forced = oai.responses.create(model="openai/gpt-4o", input="bill them", tools=[invoice])
+    assert forced.status == "requires_action" and forced.output[1].name == "send_invoice"
