@@ -328,6 +328,11 @@ def test_model_catalogue_timing_and_reasoning(live: LiveServer) -> None:
     ).json()
     assert [item["type"] for item in plain["output"]] == ["message"]
     assert plain["reasoning"]["effort"] == "high"  # still echoed
+    no_tools = httpx.post(
+        f"{live.url}{URL}", json={"model": "plainco/m", "input": "hi", "tools": [WEATHER]}, headers=AUTH
+    )
+    assert (no_tools.status_code, no_tools.json()["error"]["param"]) == (400, "/tools")
+    assert "does not support tools" in no_tools.json()["error"]["message"]
 
 
 def test_strict_mode_names_the_closest_scenarios() -> None:

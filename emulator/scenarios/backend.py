@@ -68,6 +68,12 @@ class ScenarioBackend:
         view = RequestView(call)
         scenarios = self.scenarios
         profile = scenarios.model(call.request["model"])
+        if profile is not None and not profile.tools and call.request.get("tools"):
+            raise ApiError(
+                400, "invalid_request_body",
+                f"Model '{call.request['model']}' does not support tools (the models catalogue says "
+                f"tools: false for '{profile.pattern}').", "/tools",
+            )  # fmt: skip
         timing = profile.timing if profile and profile.timing else None
         named = call.headers.get(SCENARIO_HEADER) or (call.request.get("metadata") or {}).get(
             SCENARIO_METADATA
