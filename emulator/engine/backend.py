@@ -29,9 +29,10 @@ class Call:
 
 @dataclass(slots=True)
 class ItemSpec:
-    """One output item without its ids: its final shape (with `"id": None` after its type, so
-    the id lands second), and the tokens of each of its streams (in
-    `emulator.engine.plan.item_texts` order; the planner writes the texts from them)."""
+    """One output item without its ids: its final shape, texts included (with `"id": None`
+    after its type, so the id lands second), and the tokens of each of its streams, in
+    `emulator.engine.plan.item_texts` order; joined, they are the texts. The item is the
+    backend's own new dict: the planner completes it in place (ids, status)."""
 
     item: dict[str, Any]
     streams: list[list[str]] = field(default_factory=list)
@@ -58,11 +59,13 @@ def message_spec(
 ) -> ItemSpec:
     """An assistant message from (part type, tokens, annotations) parts: output_text or refusal."""
     content: list[dict[str, Any]] = []
-    for kind, _, cited in parts:
+    for kind, tokens, cited in parts:
         if kind == "refusal":
-            content.append({"type": "refusal", "refusal": ""})
+            content.append({"type": "refusal", "refusal": "".join(tokens)})
         else:
-            content.append({"type": "output_text", "text": "", "annotations": cited, "logprobs": []})
+            content.append(
+                {"type": "output_text", "text": "".join(tokens), "annotations": cited, "logprobs": []}
+            )
     item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
     return ItemSpec(item, [tokens for _, tokens, _ in parts], delay_before)
 
@@ -74,9 +77,9 @@ def reasoning_spec(
     item: dict[str, Any] = {"type": "reasoning", "id": None, "status": "completed", "summary": []}
     streams = []
     if content is not None:
-        item["content"] = [{"type": "reasoning_text", "text": ""}]
+        item["content"] = [{"type": "reasoning_text", "text": "".join(content)}]
         streams.append(content)
     if summary is not None:
-        item["summary"] = [{"type": "summary_text", "text": ""}]
+        item["summary"] = [{"type": "summary_text", "text": "".join(summary)}]
         streams.append(summary)
     return ItemSpec(item, streams, delay_before)

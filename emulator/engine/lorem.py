@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from emulator.engine.backend import Call, ItemSpec, Turn, message_spec, reasoning_spec
+from emulator.engine.backend import Call, ItemSpec, Turn, reasoning_spec
 from emulator.engine.textgen import TextGenerator
-
-# Built once: the planner copies an item before writing into it, so every reply can share it.
-_MESSAGE = message_spec([("output_text", [], [])]).item
 
 
 class LoremBackend:
@@ -28,5 +25,14 @@ class LoremBackend:
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
             items.append(reasoning_spec(thought, summary))
-        items.append(ItemSpec(_MESSAGE, [self.text.reply(call.digest)]))
+        reply = self.text.reply(call.digest)
+        text = {"type": "output_text", "text": "".join(reply), "annotations": [], "logprobs": []}
+        message = {
+            "type": "message",
+            "id": None,
+            "status": "completed",
+            "role": "assistant",
+            "content": [text],
+        }
+        items.append(ItemSpec(message, [reply]))
         return Turn(items)

@@ -108,6 +108,9 @@ class Plan:
     conversation: Conversation  # the conversation including this response, for continuing it
     first_delay: float = 0.0  # time before the first content delta (time to first token)
     scenario: str | None = None  # the scenario that answered, if one did
+    # False while each stream's pieces are exactly its text's tokens (emulator.engine.tokens),
+    # which can then be worked out again from the text instead of being kept.
+    chunked: bool = False
 
     @property
     def terminal_type(self) -> str:
@@ -196,7 +199,7 @@ class Plan:
             "usage": usage,
             "error": error,
         }
-        return Plan(response, items, self.conversation)
+        return Plan(response, items, self.conversation, chunked=self.chunked)
 
 
 def error_event(code: str, message: str, error_type: str = "server_error") -> dict[str, Any]:

@@ -109,7 +109,7 @@ class Planner:
             usage=usage(input_tokens, output_tokens, reasoning_tokens, turn.usage),
             telemetry={"trace_id": trace_id, "span_id": span_id},
         )
-        conversation = history.extended([*input_items, *output], turn_tokens + context_tokens)
+        conversation = history.extended((input_items, output), turn_tokens + context_tokens)
         plan = Plan(response=response, items=items, conversation=conversation, scenario=turn.scenario)
         timing = turn.timing or timing
         if adjust is not None:
@@ -119,11 +119,15 @@ class Planner:
         return plan
 
     def _item(self, spec: ItemSpec, cut: bool) -> dict[str, Any]:
-        """The spec's item with its texts, ids and status."""
-        item = with_texts(spec.item, ["".join(stream) for stream in spec.streams])  # a copy
+        """The spec's item with its ids, and, if the output budget cut it, its shortened texts."""
+        item = with_texts(spec.item, ["".join(stream) for stream in spec.streams]) if cut else spec.item
         kind = item["type"]
         item["id"] = self.ids.prefixed(_ID_PREFIX.get(kind, "msg"))
-        if (kind == "function_call" or kind.startswith("orq:")) and "call_id" not in item:
+        if (
+            kind != "message"
+            and (kind == "function_call" or kind.startswith("orq:"))
+            and "call_id" not in item
+        ):
             item["call_id"] = self.ids.call_id()
         if cut:
             item["status"] = "incomplete"
@@ -177,8 +181,10 @@ def _within(specs: list[ItemSpec], limit: int | None) -> tuple[list[ItemSpec], i
 def _pace(plan: Plan, timing: Timing, rng: random.Random) -> None:
     """Chunks every stream of the Plan and draws every wait from `timing`."""
     plan.first_delay = timing.first_delay(rng)
-    for item in plan.items:
-        item.pieces = [timing.chunks(s) for s in item.pieces]
+    if timing.chunk_tokens > 1:
+        plan.chunked = True
+        for item in plan.items:
+            item.pieces = [timing.chunks(s) for s in item.pieces]
     gaps = timing.gaps([s for item in plan.items for s in item.pieces], rng)
     at = 0
     for item in plan.items:

@@ -28,7 +28,8 @@ from starlette.types import Receive, Scope, Send
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, method_not_allowed
 from emulator.contract.validation import RequestValidator
-from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent
+from emulator.engine import tokens
+from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.timing import Timing, parse_timing
 from emulator.http.auth import BearerCheck
@@ -146,7 +147,7 @@ class ResponsesAPI:
             )
         if query.get("stream", [""])[-1] not in ("true", "1"):
             return JsonAnswer(stored.body, stored.trace, [])
-        if stored.pieces is None:
+        if stored.conversation is None:
             raise ApiError(
                 409, "response_in_progress",
                 f"Response '{response_id}' is still in progress; replay its stream once it has finished.",
@@ -210,7 +211,7 @@ class ResponsesAPI:
     def _store_final(self, plan: Plan, rendered: bytes, trace: Trace) -> None:
         response = plan.response
         if response["store"]:
-            pieces = tuple(item.pieces for item in plan.items)
+            pieces = [item.pieces for item in plan.items] if plan.chunked else None
             self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace, pieces))
         else:
             self.store.remember_unstored(response["id"])
@@ -218,10 +219,12 @@ class ResponsesAPI:
 
 def _replayed(stored: StoredResponse) -> Plan:
     """The Plan a stored response was streamed from, rebuilt for `?stream=true`."""
-    assert stored.pieces is not None and stored.conversation is not None
+    assert stored.conversation is not None
     response = orjson.loads(stored.body)
-    items = [ItemPlan(item, pieces) for item, pieces in zip(response["output"], stored.pieces, strict=True)]
-    return Plan(response, items, stored.conversation)
+    output = response["output"]
+    pieces = stored.pieces or [[tokens.tokenize(text) for text in item_texts(item)] for item in output]
+    items = [ItemPlan(item, item_pieces) for item, item_pieces in zip(output, pieces, strict=True)]
+    return Plan(response, items, stored.conversation, chunked=stored.pieces is not None)
 
 
 def _starting_after(query: dict[str, list[str]]) -> int:

@@ -272,7 +272,13 @@ class TurnScript:
 def _item(piece: tuple[Any, ...], delay: float) -> ItemSpec:
     kind = piece[0]
     if kind == "function_call":
-        item = {"type": "function_call", "id": None, "name": piece[1], "arguments": "", "status": "completed"}
+        item = {
+            "type": "function_call",
+            "id": None,
+            "name": piece[1],
+            "arguments": piece[2],
+            "status": "completed",
+        }
         return ItemSpec(item, [tokens.tokenize(piece[2])], delay)  # the planner mints its call_id
     if kind == "reasoning":
         content, summary = piece[1], piece[2]

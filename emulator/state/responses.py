@@ -9,16 +9,14 @@ as tail-latency pauses).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 _NO_CALLS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
+class Conversation(NamedTuple):  # a tuple: immutable, and cheap to build once per response
     """What continuing a conversation needs of its turns so far (contract decision 8).
 
     The turns' items themselves are not copied here: each stored body holds its own `input` and
@@ -26,25 +24,26 @@ class Conversation:
     """
 
     tokens: int = 0  # token count of every input and output item so far: the next turn's context
-    calls: Mapping[str, str] = field(default_factory=lambda: _NO_CALLS)  # call_id -> function name
+    calls: Mapping[str, str] = _NO_CALLS  # call_id -> function name of its function_call items
     turns: int = 0  # responses in the chain so far
 
-    def extended(self, items: list[dict[str, Any]], tokens: int) -> Conversation:
-        calls = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
+    def extended(self, turn: Iterable[list[dict[str, Any]]], tokens: int) -> Conversation:
+        """The conversation after a turn: its item lists (input, output) and their tokens."""
+        calls = {i["call_id"]: i["name"] for items in turn for i in items if i["type"] == "function_call"}
         merged = MappingProxyType({**self.calls, **calls}) if calls else self.calls
         return Conversation(self.tokens + tokens, merged, self.turns + 1)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
+class StoredResponse(NamedTuple):
     id: str
     body: bytes  # the response object as GET returns it
     # The conversation up to and including this response's output; None while it is in progress.
     conversation: Conversation | None
     trace: tuple[str, str]  # (trace_id, span_id) of its telemetry, for the x-orq-trace-* headers
     # For each output item, the pieces each of its streams was sent in (ItemPlan.pieces), so
-    # `?stream=true` replays the very events that were streamed; None while in progress.
-    pieces: tuple[list[list[str]], ...] | None = None
+    # `?stream=true` replays the very events that were streamed; None when they were each
+    # text's own tokens (Plan.chunked false), which the replay works out again.
+    pieces: list[list[list[str]]] | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -77,7 +76,7 @@ class ResponseStore:
 
 
 def _bounded_insert(entries: OrderedDict[str, Any], key: str, value: Any, cap: int) -> None:
-    """Insert, then evict oldest first until at most `cap` entries remain."""
+    """Insert, then evict the oldest if that went over `cap` (one insert adds at most one)."""
     entries[key] = value
-    while len(entries) > cap:
+    if len(entries) > cap:
         entries.popitem(last=False)
