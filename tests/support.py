@@ -21,8 +21,8 @@ from emulator.config import DEV_API_KEY, Config
 from emulator.contract import schemas
 from emulator.contract.streams import SseStream, read_sse, stream_problems
 from emulator.engine import tokens
-from emulator.engine.backend import Call, ItemSpec, Turn
-from emulator.engine.plan import item_texts
+from emulator.engine.backend import Call, Turn
+from emulator.engine.plan import ItemPlan, item_texts
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
 AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
@@ -204,7 +204,7 @@ def script_output(
     class Scripted:
         def turn(self, call: Call) -> Turn:
             specs = [
-                ItemSpec(item, [tokens.tokenize(t) for t in item_texts(item)])
+                ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)])
                 for item in make_items(planner.ids)
             ]
             return Turn(specs, status=status, error=error)

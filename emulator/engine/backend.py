@@ -8,9 +8,10 @@ backend only says what the model outputs: the default backend's generated text
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from emulator.engine.plan import ItemPlan
 from emulator.engine.timing import Timing
 from emulator.state.responses import Conversation
 
@@ -28,20 +29,11 @@ class Call:
 
 
 @dataclass(slots=True)
-class ItemSpec:
-    """One output item without its ids: its final shape, texts included (with `"id": None`
-    after its type, so the id lands second), and the tokens of each of its streams, in
-    `emulator.engine.plan.item_texts` order; joined, they are the texts. The item is the
-    backend's own new dict: the planner completes it in place (ids, status)."""
-
-    item: dict[str, Any]
-    streams: list[list[str]] = field(default_factory=list)
-    delay_before: float = 0.0  # seconds before the item is announced
-
-
-@dataclass(slots=True)
 class Turn:
-    items: list[ItemSpec]
+    # Each output item, without its ids, texts included (`"id": None` after its type, so the id
+    # lands second; a new dict the planner completes in place), with its streams' tokens as its
+    # pieces: joined, they are the texts.
+    items: list[ItemPlan]
     status: str = "completed"  # completed | incomplete | failed
     incomplete_reason: str | None = None
     error: dict[str, str] | None = None  # {code, message} when failed
@@ -56,7 +48,7 @@ class Backend(Protocol):
 
 def message_spec(
     parts: list[tuple[str, list[str], list[dict[str, Any]]]], delay_before: float = 0.0
-) -> ItemSpec:
+) -> ItemPlan:
     """An assistant message from (part type, tokens, annotations) parts: output_text or refusal."""
     content: list[dict[str, Any]] = []
     for kind, tokens, cited in parts:
@@ -67,12 +59,12 @@ def message_spec(
                 {"type": "output_text", "text": "".join(tokens), "annotations": cited, "logprobs": []}
             )
     item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
-    return ItemSpec(item, [tokens for _, tokens, _ in parts], delay_before)
+    return ItemPlan(item, [tokens for _, tokens, _ in parts], delay_before=delay_before)
 
 
 def reasoning_spec(
     content: list[str] | None, summary: list[str] | None, delay_before: float = 0.0
-) -> ItemSpec:
+) -> ItemPlan:
     """A reasoning item: its content text and/or its summary, as tokens."""
     item: dict[str, Any] = {"type": "reasoning", "id": None, "status": "completed", "summary": []}
     streams = []
@@ -82,4 +74,4 @@ def reasoning_spec(
     if summary is not None:
         item["summary"] = [{"type": "summary_text", "text": "".join(summary)}]
         streams.append(summary)
-    return ItemSpec(item, streams, delay_before)
+    return ItemPlan(item, streams, delay_before=delay_before)

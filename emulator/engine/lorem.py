@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from emulator.engine.backend import Call, ItemSpec, Turn, reasoning_spec
+from emulator.engine.backend import Call, Turn, reasoning_spec
+from emulator.engine.plan import ItemPlan
 from emulator.engine.textgen import TextGenerator
 
 
@@ -17,7 +18,7 @@ class LoremBackend:
         self.text = text
 
     def turn(self, call: Call) -> Turn:
-        items: list[ItemSpec] = []
+        items: list[ItemPlan] = []
         asked = call.request.get("reasoning")
         if asked and asked.get("effort") not in (None, "none"):
             thought = self.text.reply(hashlib.shake_128(b"reasoning" + call.digest).digest(len(call.digest)))
@@ -34,5 +35,5 @@ class LoremBackend:
             "role": "assistant",
             "content": [text],
         }
-        items.append(ItemSpec(message, [reply]))
+        items.append(ItemPlan(message, [reply]))
         return Turn(items)

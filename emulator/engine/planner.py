@@ -15,7 +15,7 @@ from emulator.clock import Clock
 from emulator.contract.echo import TEMPLATE, echo, normalise_input
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import function_calls, tokens
-from emulator.engine.backend import Backend, Call, ItemSpec
+from emulator.engine.backend import Backend, Call
 from emulator.engine.plan import ItemPlan, Plan, with_texts
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
@@ -64,12 +64,8 @@ class Planner:
         digest = request_digest(self.seed, request)
         turn = self.backend.turn(Call(request, headers, history, digest, input_items, timing))
 
-        specs, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
-        items = [
-            ItemPlan(self._item(spec, n == cut), spec.streams, [], spec.delay_before)
-            for n, spec in enumerate(specs)
-        ]
-        output = [plan.item for plan in items]
+        items, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
+        output = [self._complete(item, n == cut) for n, item in enumerate(items)]
         status, incomplete = turn.status, None
         if truncated:
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
@@ -86,29 +82,26 @@ class Planner:
             + tokens.count_tools(request.get("tools", []))
         )
         reasoning_tokens = output_tokens = context_tokens = 0
-        for spec in specs:
-            kind = spec.item["type"]
+        for plan in items:
+            kind = plan.item["type"]
             if kind == "reasoning":  # its summary restates it: only the content counts
-                counted = len(spec.streams[0]) if "content" in spec.item else 0
+                counted = len(plan.pieces[0]) if "content" in plan.item else 0
                 reasoning_tokens += counted
             else:
-                counted = sum(map(len, spec.streams))
+                counted = sum(map(len, plan.pieces))
                 context_tokens += tokens.ITEM_OVERHEAD + counted
             output_tokens += counted
         trace_id, span_id = self.ids.trace()
         response = TEMPLATE | echo(request)
-        response.update(
-            id=response_id,
-            created_at=created_at,
-            completed_at=created_at,
-            status=status,
-            incomplete_details=incomplete,
-            error=turn.error if status == "failed" else None,
-            input=input_items,
-            output=output,
-            usage=usage(input_tokens, output_tokens, reasoning_tokens, turn.usage),
-            telemetry={"trace_id": trace_id, "span_id": span_id},
-        )
+        response["id"] = response_id
+        response["created_at"] = response["completed_at"] = created_at
+        response["status"] = status
+        response["incomplete_details"] = incomplete
+        response["error"] = turn.error if status == "failed" else None
+        response["input"] = input_items
+        response["output"] = output
+        response["usage"] = usage(input_tokens, output_tokens, reasoning_tokens, turn.usage)
+        response["telemetry"] = {"trace_id": trace_id, "span_id": span_id}
         conversation = history.extended((input_items, output), turn_tokens + context_tokens)
         plan = Plan(response=response, items=items, conversation=conversation, scenario=turn.scenario)
         timing = turn.timing or timing
@@ -118,9 +111,12 @@ class Planner:
             _pace(plan, timing, random.Random(digest))
         return plan
 
-    def _item(self, spec: ItemSpec, cut: bool) -> dict[str, Any]:
-        """The spec's item with its ids, and, if the output budget cut it, its shortened texts."""
-        item = with_texts(spec.item, ["".join(stream) for stream in spec.streams]) if cut else spec.item
+    def _complete(self, plan: ItemPlan, cut: bool) -> dict[str, Any]:
+        """The item with its ids and, if the output budget cut it, its shortened texts."""
+        if cut:
+            plan.item = with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
+            plan.item["status"] = "incomplete"
+        item = plan.item
         kind = item["type"]
         item["id"] = self.ids.prefixed(_ID_PREFIX.get(kind, "msg"))
         if (
@@ -129,8 +125,6 @@ class Planner:
             and "call_id" not in item
         ):
             item["call_id"] = self.ids.call_id()
-        if cut:
-            item["status"] = "incomplete"
         return item
 
     def _history(self, previous_id: str | None) -> Conversation:
@@ -151,29 +145,29 @@ class Planner:
         )  # fmt: skip
 
 
-def _within(specs: list[ItemSpec], limit: int | None) -> tuple[list[ItemSpec], int | None, bool]:
+def _within(items: list[ItemPlan], limit: int | None) -> tuple[list[ItemPlan], int | None, bool]:
     """The items as far as `max_output_tokens` allows, which of them it cut (if one), and whether
     it stopped the output short. Streams spend the budget in order; a reasoning summary restates
     its content, so it is free."""
     if limit is None:
-        return specs, None, False
-    kept: list[ItemSpec] = []
+        return items, None, False
+    kept: list[ItemPlan] = []
     budget = limit
-    for n, spec in enumerate(specs):
-        free = spec.item["type"] == "reasoning" and "content" in spec.item
+    for n, plan in enumerate(items):
+        free = plan.item["type"] == "reasoning" and "content" in plan.item
         streams: list[list[str]] = []
-        for s, stream in enumerate(spec.streams):
+        for s, stream in enumerate(plan.pieces):
             if free and s > 0:
                 streams.append(stream)
                 continue
             streams.append(stream[:budget])
             budget -= len(streams[-1])
             if len(stream) > len(streams[-1]):
-                rest = [[] for _ in spec.streams[s + 1 :]]
-                kept.append(ItemSpec(spec.item, streams + rest, spec.delay_before))
+                rest = [[] for _ in plan.pieces[s + 1 :]]
+                kept.append(ItemPlan(plan.item, streams + rest, delay_before=plan.delay_before))
                 return kept, n, True
-        kept.append(ItemSpec(spec.item, streams, spec.delay_before))
-        if budget == 0 and n + 1 < len(specs):
+        kept.append(ItemPlan(plan.item, streams, delay_before=plan.delay_before))
+        if budget == 0 and n + 1 < len(items):
             return kept, None, True
     return kept, None, False
 

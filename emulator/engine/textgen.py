@@ -13,6 +13,7 @@ streaming deltas, usage counts and `max_output_tokens` truncation need.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from typing import Any
@@ -35,9 +36,15 @@ def request_digest(seed: int, request: dict[str, Any]) -> bytes:
         if not _TRANSPORT_ONLY.isdisjoint(request)
         else request
     )
-    shake = hashlib.shake_128(seed.to_bytes(8, "big", signed=True))
+    shake = _seeded(seed).copy()
     shake.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
     return shake.digest(_STREAM_BYTES)
+
+
+@functools.lru_cache(maxsize=8)
+def _seeded(seed: int) -> Any:
+    """The stream's state after the seed: hashed once per seed, copied per request."""
+    return hashlib.shake_128(seed.to_bytes(8, "big", signed=True))
 
 
 class TextGenerator:

@@ -22,7 +22,8 @@ from emulator.contract import schemas
 from emulator.contract.echo import redact_variables
 from emulator.contract.errors import ApiError
 from emulator.engine import jsongen, tokens
-from emulator.engine.backend import ItemSpec, Turn, message_spec, reasoning_spec
+from emulator.engine.backend import Turn, message_spec, reasoning_spec
+from emulator.engine.plan import ItemPlan
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
@@ -235,7 +236,7 @@ class TurnScript:
         if "http_error" in spec:
             raise _http_error(spec["http_error"], scenario)
         context = Context(view, scenario)
-        items: list[ItemSpec] = []
+        items: list[ItemPlan] = []
         message: list[tuple[str, list[str], list[dict[str, Any]]]] = []
         delays = [e.get("delay_ms", 0) / 1000 for e in spec.get("output", [])]
         message_delay = 0.0
@@ -269,7 +270,7 @@ class TurnScript:
         )
 
 
-def _item(piece: tuple[Any, ...], delay: float) -> ItemSpec:
+def _item(piece: tuple[Any, ...], delay: float) -> ItemPlan:
     kind = piece[0]
     if kind == "function_call":
         item = {
@@ -279,7 +280,9 @@ def _item(piece: tuple[Any, ...], delay: float) -> ItemSpec:
             "arguments": piece[2],
             "status": "completed",
         }
-        return ItemSpec(item, [tokens.tokenize(piece[2])], delay)  # the planner mints its call_id
+        return ItemPlan(
+            item, [tokens.tokenize(piece[2])], delay_before=delay
+        )  # the planner mints its call_id
     if kind == "reasoning":
         content, summary = piece[1], piece[2]
         return reasoning_spec(
@@ -297,7 +300,7 @@ def _item(piece: tuple[Any, ...], delay: float) -> ItemSpec:
     if "arguments" in result:
         item["arguments"] = json.dumps(result["arguments"])
     item["result"] = result.get("result", {})
-    return ItemSpec(item, [], delay)
+    return ItemPlan(item, [], delay_before=delay)
 
 
 def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
