@@ -22,6 +22,7 @@ from emulator.config import DEV_API_KEY, Config
 from emulator.contract import openapi
 from emulator.contract.errors import ApiError
 from emulator.contract.validation import RequestValidator
+from emulator.engine.gateway import Gateway
 from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
@@ -64,12 +65,13 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         backend=LoremBackend(TextGenerator()),
         function_call_status=config.function_call_status,
     )
-    scenarios = None
+    scenarios, gateway = None, None
     if config.scenarios or config.strict_scenarios:
         scenarios = ScenarioSource(config.scenarios, planner.backend, strict=config.strict_scenarios)
         if config.scenarios and (problems := scenarios.load()):
             raise ScenarioFilesInvalid(problems)
         planner.backend = scenarios.backend
+        gateway = Gateway(scenarios.failures, scenarios.backend.counters)
     api = ResponsesAPI(
         validator=RequestValidator(strict=config.strict),
         planner=planner,
@@ -82,6 +84,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
             done_sentinel=config.done_sentinel,
             reasoning_events=config.reasoning_events,
         ),
+        gateway=gateway,
     )
     openapi_body = dumps(openapi.document())
 

@@ -393,3 +393,65 @@ def test_function_call_turns_end_as_each_client_expects(live: LiveServer) -> Non
     assert forced.json()["status"] == "requires_action"
     with LiveServer(make_config(scenarios=(FEATURES,), function_call_status="completed")) as server:
         assert ask(server, "openai", "json", **request)["status"] == "completed"
+
+
+# --- the gateway: retries and fallbacks from the catalogue's failure profiles ---------------------
+
+
+def gateway_post(live: LiveServer, session: str, **body: Any) -> httpx.Response:
+    body = {"input": "hello", **body}
+    return httpx.post(f"{live.url}{URL}", json=body, headers={**AUTH, "X-Emulator-Session": session})
+
+
+def test_retries_walk_the_failure_profile(live: LiveServer) -> None:
+    clock = live.app.state.clock
+    before = clock.now()
+    answered = gateway_post(live, "retry", model="flaky/a", retry={"count": 2, "on_codes": [503]})
+    assert answered.status_code == 200 and answered.json()["model"] == "flaky/a"
+    assert answered.headers["x-emulator-attempt-log"] == "flaky/a 503, flaky/a 503, flaky/a ok"
+    assert 0.75 * 3 <= clock.now() - before <= 1.25 * 3  # backoffs of 1 s and 2 s, each ±25 %
+    assert gateway_post(live, "retry", model="flaky/a").status_code == 200  # recovered for this session
+    assert gateway_post(live, "other", model="flaky/a").status_code == 503  # another session starts over
+
+
+def test_default_retry_codes_and_exhaustion(live: LiveServer) -> None:
+    limited = gateway_post(live, "limits", model="limited/x", retry={"count": 1})
+    assert (
+        limited.status_code == 200 and limited.headers["x-emulator-attempts"] == "2"
+    )  # 429 is retried by default
+    down = gateway_post(
+        live, "down", model="down/x", retry={"count": 2}
+    )  # 503 is not in the default on_codes
+    assert (down.status_code, down.json()["error"]["code"]) == (503, "provider_overloaded")
+    assert down.headers["x-emulator-attempts"] == "1"
+    assert "down/x answered 503" in down.json()["error"]["message"]
+
+
+def test_fallbacks_in_order_and_only_on_their_codes(live: LiveServer) -> None:
+    chain = [{"model": "down/b"}, {"model": "openai/gpt-4o"}]
+    answered = gateway_post(live, "chain", model="down/a", fallbacks=chain)
+    assert answered.json()["model"] == "openai/gpt-4o"
+    assert answered.headers["x-emulator-attempt-log"] == "down/a 503, down/b 503, openai/gpt-4o ok"
+    refused = gateway_post(live, "chain", model="broken/a", fallbacks=[{"model": "openai/gpt-4o"}])
+    assert (refused.status_code, refused.headers["x-emulator-attempts"]) == (
+        400,
+        "1",
+    )  # a 400 never falls back
+    narrowed = gateway_post(live, "narrow", model="down/a", fallbacks=chain, fallback_on_codes=[429])
+    assert narrowed.status_code == 503 and narrowed.headers["x-emulator-attempts"] == "1"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_gateway_through_both_sdks(live: LiveServer, mode: str) -> None:
+    session = {"X-Emulator-Session": f"sdk-{mode}"}
+    gateway = {"retry": {"count": 1, "on_codes": [503]}, "fallbacks": [{"model": "openai/gpt-4o-mini"}]}
+    answered = ask(live, "orq", mode, session, model="flaky/orq", input="hello", **gateway)
+    assert answered["model"] == "openai/gpt-4o-mini"
+    oai = openai.OpenAI(
+        api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0, default_headers=session
+    )
+    with pytest.raises(openai.InternalServerError) as failed:
+        oai.responses.create(
+            model="down/openai", input="hello", stream=mode == "stream", extra_body={"retry": {"count": 1}}
+        )
+    assert failed.value.status_code == 503

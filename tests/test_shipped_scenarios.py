@@ -92,3 +92,25 @@ def test_slow_stream_and_requires_action(library: LiveServer, oai: openai.OpenAI
     invoice = {"type": "function", "name": "send_invoice", "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}}  # fmt: skip
     forced = oai.responses.create(model="openai/gpt-4o", input="bill them", tools=[invoice])
     assert forced.status == "requires_action" and forced.output[1].name == "send_invoice"
+
+
+def test_fallback_chain(library: LiveServer) -> None:
+    gateway = {"retry": {"count": 1, "on_codes": [503]}, "fallbacks": [{"model": "demo/steady-backup"}]}
+    request = {"model": "demo/flaky-primary", "input": "hi", "extra_body": gateway}  # orq fields
+    session = {"X-Emulator-Session": "fallback-demo"}
+    clock = library.app.state.clock
+    before = clock.now()
+    oai = openai.OpenAI(
+        api_key=DEV_API_KEY, base_url=f"{library.url}/v3/router", max_retries=0, default_headers=session
+    )
+    fell_back = oai.responses.with_raw_response.create(**request)
+    answer = fell_back.parse()
+    assert (answer.model, answer.output_text) == ("demo/steady-backup", "demo/steady-backup answered.")
+    assert fell_back.headers["x-emulator-attempts"] == "3"
+    assert fell_back.headers["x-emulator-attempt-log"] == (
+        "demo/flaky-primary 503, demo/flaky-primary 503, demo/steady-backup ok"
+    )
+    waited = clock.now() - before
+    assert 0.75 <= waited - 0.4 - (answer.usage.output_tokens - 1) / 60 <= 1.25  # one backoff, ±25 %
+    recovered = oai.responses.create(**request)
+    assert (recovered.model, recovered.output_text) == ("demo/flaky-primary", "demo/flaky-primary answered.")

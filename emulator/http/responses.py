@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 import orjson
@@ -29,14 +29,17 @@ from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, method_not_allowed
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
+from emulator.engine.gateway import Gateway
 from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts
 from emulator.engine.planner import Planner
+from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, parse_timing
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.render import json as render_json
 from emulator.render.sse import EventStream, numbered
+from emulator.scenarios.backend import SESSION_HEADER
 from emulator.state.responses import ResponseStore, StoredResponse
 
 log = logging.getLogger("emulator")
@@ -71,12 +74,15 @@ class HeaderMap(Mapping[str, str]):
         return len(self._map)
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
 @dataclass(slots=True)
 class JsonAnswer:
     body: bytes
     trace: Trace
     warnings: list[Failure]
-    scenario: str | None = None  # the scenario that answered, for the x-emulator-scenario header
+    headers: Headers  # the emulator's own: x-emulator-scenario, x-emulator-attempts...
 
 
 @dataclass(slots=True)
@@ -85,7 +91,7 @@ class StreamAnswer:
     trace: Trace
     warnings: list[Failure]
     paced: bool = True
-    scenario: str | None = None
+    headers: Headers = field(default_factory=list)
     # Told how many events went out when the stream is cut short: by the client leaving (error
     # None) or by a bug (the error to record).
     interrupted: Callable[[int, dict[str, str] | None], None] | None = None
@@ -113,6 +119,7 @@ class ResponsesAPI:
         clock: Clock,
         max_body_bytes: int,
         streams: StreamSettings,
+        gateway: Gateway | None = None,
     ) -> None:
         self.validator = validator
         self.planner = planner
@@ -120,22 +127,38 @@ class ResponsesAPI:
         self.clock = clock
         self.max_body_bytes = max_body_bytes
         self.streams = streams
+        self.gateway = gateway  # with a models catalogue: retries and fallbacks (decision 9)
 
     async def create(self, scope: Scope, receive: Receive) -> Answer:
         body, warnings = self.validator.check(await read_json(scope, receive, self.max_body_bytes))
         adjust, reasoning = self._settings(scope)
-        plan = self.planner.plan(body, self.streams.timing, HeaderMap(scope), adjust)
+        headers = HeaderMap(scope)
+        extra: Headers = []
+        if self.gateway is not None:  # retries and fallbacks, on the clock, before any byte
+            route = self.gateway.route(
+                body, headers.get(SESSION_HEADER, ""), request_digest(self.planner.seed, body)
+            )
+            if route.delay:
+                await self.clock.sleep(route.delay)
+            if route.error is not None:
+                raise route.error
+            if route.model != body["model"]:
+                body = {**body, "model": route.model}
+            extra = route.headers()
+        plan = self.planner.plan(body, self.streams.timing, headers, adjust)
+        if plan.scenario is not None:
+            extra.append((b"x-emulator-scenario", plan.scenario.encode()))
         telemetry = plan.response["telemetry"]
         trace = (telemetry["trace_id"], telemetry["span_id"])
         if body.get("stream") is True:
-            return self._stream(plan, trace, warnings, reasoning)
+            return self._stream(plan, trace, warnings, reasoning, extra)
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
             self._store_in_progress(plan, trace)
             await self.clock.sleep(delay)
         rendered = render_json.render(plan)
         self._store_final(plan, rendered, trace)
-        return JsonAnswer(rendered, trace, warnings, plan.scenario)
+        return JsonAnswer(rendered, trace, warnings, extra)
 
     async def retrieve(self, scope: Scope, receive: Receive) -> Answer:
         response_id = scope["path_params"]["response_id"]
@@ -146,7 +169,7 @@ class ResponsesAPI:
                 404, "response_not_found", f"Response with id '{response_id}' not found.", "response_id"
             )
         if query.get("stream", [""])[-1] not in ("true", "1"):
-            return JsonAnswer(stored.body, stored.trace, [])
+            return JsonAnswer(stored.body, stored.trace, [], [])
         if stored.conversation is None:
             raise ApiError(
                 409, "response_in_progress",
@@ -181,7 +204,9 @@ class ResponsesAPI:
                     )  # fmt: skip
         return adjust, reasoning
 
-    def _stream(self, plan: Plan, trace: Trace, warnings: list[Failure], reasoning: str) -> StreamAnswer:
+    def _stream(
+        self, plan: Plan, trace: Trace, warnings: list[Failure], reasoning: str, extra: Headers
+    ) -> StreamAnswer:
         self._store_in_progress(plan, trace)
         finished = False
 
@@ -198,7 +223,7 @@ class ResponsesAPI:
                 partial = plan.cut(sent, completed_at=int(self.clock.now()), error=error)
                 self._store_final(partial, render_json.render(partial), trace)
 
-        return StreamAnswer(events(), trace, warnings, scenario=plan.scenario, interrupted=interrupted)
+        return StreamAnswer(events(), trace, warnings, headers=extra, interrupted=interrupted)
 
     def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
         response = plan.response
@@ -269,8 +294,7 @@ class ResponsesRoutes:
             (b"x-orq-trace-id", answer.trace[0].encode()),
             (b"x-orq-trace-span-id", answer.trace[1].encode()),
         ]
-        if answer.scenario is not None:
-            headers.append((b"x-emulator-scenario", answer.scenario.encode()))
+        headers += answer.headers
         if answer.warnings:
             messages = [w.message for w in answer.warnings]
             headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))

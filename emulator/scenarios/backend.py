@@ -99,7 +99,9 @@ class ScenarioBackend:
                 self.counters.give_back(session, scenario.name)
                 misses.append((scenario, ["it has used all its turns (after: fall_through)"]))
                 continue
-            return script.render(view, scenario.name, timing or call.timing)
+            turn = script.render(view, scenario.name, timing or call.timing)
+            turn.timing = turn.timing or timing  # the turn's own, else the model's
+            return turn
         if self.strict:
             raise ApiError(400, "no_scenario_matched", _closest(misses))
         if profile is not None and not profile.reasoning and "reasoning" in call.request:

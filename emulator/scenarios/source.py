@@ -44,6 +44,11 @@ class ScenarioSource:
         log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
         return []
 
+    def failures(self, model: str) -> list[int | str]:
+        """The model's failure profile in the models catalogue ([]: it always answers)."""
+        profile = self.backend.scenarios.model(model)
+        return profile.failures if profile is not None else []
+
     async def watch(self) -> None:
         """Reloads whenever a scenario file under the paths changes; runs until cancelled."""
         watched = [p for p in self.paths if Path(p).exists()]
