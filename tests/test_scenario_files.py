@@ -174,3 +174,10 @@ def test_scenarios_from_the_environment(tmp_path: Path) -> None:
     env = {"RESPONSES_EMULATOR_SCENARIOS": str(tmp_path), "RESPONSES_EMULATOR_TIMING": "instant"}
     with serve(env={**os.environ, **env}) as (url, _):
         assert ask(url, "hi").json()["output"][0]["content"][0]["text"] == "from env"
+
+
+def test_unknown_fields_get_a_did_you_mean() -> None:
+    _, problems = load([BROKEN / "10-unknown-match-key.yaml"])
+    assert problems[0].hint is not None and problems[0].hint.startswith("did you mean 'last_user_message'?")
+    _, problems = load([BROKEN / "05-unknown-top-key.yaml"])
+    assert problems[0].hint == "did you mean 'scenarios'? fields here: models, scenarios"

@@ -7,6 +7,7 @@ pointer -> line), so a problem found anywhere later can say where it is in the f
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import ValidationError
 
 from emulator.contract import schemas
 from emulator.contract.messages import failures, pointer
@@ -84,9 +86,30 @@ def read(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     if node is not None:
         _map_lines(node, [], lines)
     source = SourceFile(name, data, lines)
-    errors = schemas.validator(schemas.SCENARIO).iter_errors(data)
-    problems = [source.problem(f.param or "", _wording(f.message)) for f in failures(errors)]
+    errors = list(schemas.validator(schemas.SCENARIO).iter_errors(data))
+    hints = _unknown_field_hints(errors)
+    problems = [
+        source.problem(f.param or "", _wording(f.message), hints.get(f.param or "")) for f in failures(errors)
+    ]
     return (source if not problems else None), problems
+
+
+def _unknown_field_hints(errors: list[ValidationError]) -> dict[str, str]:
+    """For each unknown field, the known ones there, and the likeliest it was meant to be."""
+    hints: dict[str, str] = {}
+    pending = list(errors)
+    while pending:
+        error = pending.pop()
+        pending += error.context or []
+        if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+            continue
+        known = sorted(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                guess = f"did you mean {close[0]!r}? " if close else ""
+                hints[pointer([*error.absolute_path, key])] = f"{guess}fields here: {', '.join(known)}"
+    return hints
 
 
 def _wording(message: str) -> str:
