@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -152,6 +155,7 @@ def serve(config: Config) -> int:
             if self.started:
                 print(banner(config, self.servers[0].sockets[0].getsockname()[1]), flush=True)
 
+    logging.config.dictConfig(_logging(config))  # before the app, which logs its scenario load
     try:
         app = create_app(config)
     except ScenarioFilesInvalid as invalid:
@@ -160,10 +164,20 @@ def serve(config: Config) -> int:
         print("responses-emulator: the scenario files have problems; nothing was started", file=sys.stderr)
         return 1
     server = AnnouncingServer(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level)
+        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, log_config=None)
     )
     server.run()
     return 0 if server.started else 1
+
+
+def _logging(config: Config) -> dict[str, Any]:
+    """uvicorn's logging, plus the emulator's own logger (scenario reloads, contract warnings)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    settings = copy.deepcopy(LOGGING_CONFIG)
+    level = config.log_level.upper()
+    settings["loggers"]["emulator"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return settings
 
 
 def banner(config: Config, port: int) -> str:

@@ -152,3 +152,19 @@ def test_serve_streams_at_a_human_pace_by_default_and_instantly_when_asked() -> 
     assert instant < realistic and not body.endswith(b"data: [DONE]\n\n")
     with serve(env={"RESPONSES_EMULATOR_TIMING": "instant"}) as (url, _):
         assert first_delta_after(url)[0] < realistic
+
+
+def test_serve_logs_its_scenario_load() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--scenarios", "scenarios", "--log-level", "info"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while "OpenAPI:" not in proc.stdout.readline():
+            assert time.monotonic() < deadline and proc.poll() is None
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=10)
+    assert re.search(r"INFO: +loaded \d+ scenario\(s\) from \d+ file\(s\)", errors)
