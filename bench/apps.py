@@ -57,32 +57,30 @@ def emulator_real_clock():
     return create_app(Config())
 
 
-def sample_response() -> bytes:
+def sample(request: bytes) -> bytes:
+    """What the emulator answers to `request`: the bytes the floor apps send back."""
     with TestClient(emulator(), headers=HEADERS) as client:
-        return client.post(PATH, content=REQUEST_BYTES).content
+        return client.post(PATH, content=request).content
 
 
-def bare():
-    body = sample_response()
+def sample_stream() -> bytes:
+    return sample(STREAM_REQUEST_BYTES)
+
+
+def pre_rendered(body: bytes, media_type: str) -> Starlette:
+    """A floor: a plain Starlette route that reads the request and sends `body` as it is."""
 
     async def create(request: Request) -> Response:
         await request.body()
-        return Response(body, media_type="application/json")
+        return Response(body, media_type=media_type)
 
     return Starlette(routes=[Route(PATH, create, methods=["POST"])])
 
 
-def sample_stream() -> bytes:
-    with TestClient(emulator(), headers=HEADERS) as client:
-        return client.post(PATH, content=STREAM_REQUEST_BYTES).content
+def bare():
+    return pre_rendered(sample(REQUEST_BYTES), "application/json")
 
 
 def bare_stream():
     """The floor for streaming: the same event-stream bytes, pre-rendered, sent in one piece."""
-    body = sample_stream()
-
-    async def create(request: Request) -> Response:
-        await request.body()
-        return Response(body, media_type="text/event-stream")
-
-    return Starlette(routes=[Route(PATH, create, methods=["POST"])])
+    return pre_rendered(sample_stream(), "text/event-stream")

@@ -10,16 +10,6 @@ from emulator.config import DEV_API_KEY
 from tests.support import LiveServer, assert_contract_response
 
 
-@pytest.fixture
-def orq(live: LiveServer) -> Orq:
-    return Orq(api_key=DEV_API_KEY, server_url=live.url)
-
-
-@pytest.fixture
-def oai(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
-
-
 def test_orq_create_and_get(orq: Orq) -> None:
     created = orq.responses.create(
         model="openai/gpt-4o-mini",

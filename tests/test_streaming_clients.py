@@ -10,7 +10,6 @@ import openai
 import pytest
 from orq_ai_sdk import Orq
 
-from emulator.config import DEV_API_KEY
 from tests.support import AUTH, LiveServer, assert_contract_stream, make_config, script_output
 
 MODEL = "openai/gpt-4o-mini"
@@ -22,16 +21,6 @@ def live() -> Iterator[LiveServer]:
     # The OpenAI naming for reasoning by default here, since openai's helpers know only that.
     with LiveServer(make_config(reasoning_events="openai")) as server:
         yield server
-
-
-@pytest.fixture
-def orq(live: LiveServer) -> Orq:
-    return Orq(api_key=DEV_API_KEY, server_url=live.url)
-
-
-@pytest.fixture
-def oai(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
 
 
 @pytest.fixture

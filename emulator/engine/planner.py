@@ -131,7 +131,7 @@ class Planner:
         if previous_id is None:
             return NEW_CONVERSATION
         stored = self.store.get(previous_id)
-        if stored is not None and stored.conversation is not None:
+        if stored is not None and stored.conversation is not None:  # None while in progress
             return stored.conversation
         if stored is not None:
             why = "is still in progress; continue it once it has finished"

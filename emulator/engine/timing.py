@@ -24,10 +24,6 @@ class Timing:
     chunk_tokens: int = 1  # tokens per delta
     jitter: float = 0.0  # each wait varies by up to ± this fraction, from a seeded RNG
 
-    @property
-    def paced(self) -> bool:
-        return self.ttft > 0 or self.tokens_per_second > 0
-
     def chunks(self, tokens: list[str]) -> list[str]:
         """The deltas a streamed text is sent in."""
         size = self.chunk_tokens

@@ -170,7 +170,7 @@ class ResponsesAPI:
             )
         if query.get("stream", [""])[-1] not in ("true", "1"):
             return JsonAnswer(stored.body, stored.trace, [], [])
-        if stored.conversation is None:
+        if stored.in_progress:
             raise ApiError(
                 409, "response_in_progress",
                 f"Response '{response_id}' is still in progress; replay its stream once it has finished.",

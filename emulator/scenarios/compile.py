@@ -20,8 +20,6 @@ from emulator.scenarios.files import Problem, SourceFile, files_in, read
 from emulator.scenarios.matching import RequestView, Test, conditions
 from emulator.scenarios.scripts import ScriptProblem, TurnScript
 
-AFTER = ("repeat_last", "cycle", "fall_through", "fail")
-
 
 @dataclass
 class Scenario:
