@@ -82,13 +82,13 @@ class Planner:
             + tokens.count_tools(request.get("tools", []))
         )
         reasoning_tokens = output_tokens = context_tokens = 0
-        for plan in items:
-            kind = plan.item["type"]
+        for item in items:
+            kind = item.item["type"]
             if kind == "reasoning":  # its summary restates it: only the content counts
-                counted = len(plan.pieces[0]) if "content" in plan.item else 0
+                counted = len(item.pieces[0]) if "content" in item.item else 0
                 reasoning_tokens += counted
             else:
-                counted = sum(map(len, plan.pieces))
+                counted = sum(map(len, item.pieces))
                 context_tokens += tokens.ITEM_OVERHEAD + counted
             output_tokens += counted
         trace_id, span_id = self.ids.trace()
