@@ -86,13 +86,15 @@ class ScenarioBackend:
                 raise ApiError(
                     400, "no_scenario_matched", f"No scenario is named '{named}' (scenarios: {known})."
                 )
-            candidates, misses = [scenario], []
+            tried = [scenario]  # named: its conditions do not apply
         else:
-            candidates, misses = [], []
-            for scenario in scenarios.scenarios:
-                why = scenario.misses(view)
-                (misses.append((scenario, why)) if why else candidates.append(scenario))
-        for scenario in candidates:
+            tried = scenarios.scenarios
+        misses: list[tuple[Scenario, list[str]]] = []
+        for scenario in tried:
+            why = [] if named else scenario.misses(view)
+            if why:
+                misses.append((scenario, why))
+                continue
             index = self.counters.take(session, scenario.name)
             script = scenario.turn_at(index)
             if script is None:  # used up, and set to let the next scenario answer

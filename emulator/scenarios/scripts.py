@@ -185,7 +185,7 @@ class TurnScript:
             annotations = [{"type": "url_citation", "title": "", **a} for a in element.get("annotations", [])]
             if annotations and kind == "refusal":
                 raise ScriptProblem(f"{at}/annotations", "only text can have annotations")
-            return lambda context: (kind, source(context), annotations)
+            return lambda context: (kind, source(context), [dict(a) for a in annotations])  # each its own
         if kind == "function_call":
             call = element["function_call"]
             name = call["name"]
