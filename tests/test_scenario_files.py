@@ -181,3 +181,9 @@ def test_unknown_fields_get_a_did_you_mean() -> None:
     assert problems[0].hint is not None and problems[0].hint.startswith("did you mean 'last_user_message'?")
     _, problems = load([BROKEN / "05-unknown-top-key.yaml"])
     assert problems[0].hint == "did you mean 'scenarios'? fields here: models, scenarios"
+
+
+def test_builtin_names_the_shipped_library() -> None:
+    builtin, problems = load(["builtin"])
+    shipped, _ = load([SHIPPED])
+    assert problems == [] and [s.name for s in builtin.scenarios] == [s.name for s in shipped.scenarios]

@@ -54,10 +54,18 @@ class SourceFile:
         return Problem(self.path, self.line(at), message, hint)
 
 
+BUILTIN = "builtin"  # the shipped library (scenarios/), wherever the package is installed
+
+
+def resolve(raw: str | Path) -> Path:
+    """A scenario path as given; `builtin` is the shipped library."""
+    return schemas.data_dir("scenarios") if str(raw) == BUILTIN else Path(raw)
+
+
 def files_in(paths: Iterable[str | Path]) -> Iterator[Path]:
     """The scenario files named: files as given, directories' files (recursively) in name order."""
     for raw in paths:
-        path = Path(raw)
+        path = resolve(raw)
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
         else:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import watchfiles
 
 from emulator.engine.backend import Backend
 from emulator.scenarios import compile
 from emulator.scenarios.backend import ScenarioBackend
-from emulator.scenarios.files import SUFFIXES, Problem
+from emulator.scenarios.files import SUFFIXES, Problem, resolve
 
 log = logging.getLogger("emulator")
 
@@ -51,7 +50,7 @@ class ScenarioSource:
 
     async def watch(self) -> None:
         """Reloads whenever a scenario file under the paths changes; runs until cancelled."""
-        watched = [p for p in self.paths if Path(p).exists()]
+        watched = [str(path) for path in map(resolve, self.paths) if path.exists()]
         if not watched:
             return
 
