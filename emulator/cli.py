@@ -74,7 +74,7 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.add_argument(
         "--scenarios", nargs="+", action="extend", metavar="PATH",
-        help="scenario files or directories to answer from (reloaded when they change)",
+        help="scenario files or directories, or builtin (the shipped library); reloaded on change",
     )  # fmt: skip
     serve.add_argument(
         "--strict-scenarios", action="store_true", default=defaults.strict_scenarios,
