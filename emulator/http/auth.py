@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.contract.errors import ApiError
 from emulator.http.errors import error_response
+from emulator.http.headers import headers_of
 
 PROTECTED_PREFIXES = ("/v1/", "/v3/", "/_emulator/")
 
@@ -20,14 +21,14 @@ class BearerCheck:
         self.hint = hint  # said in the 401 message; only ever the public dev key
 
     def check(self, scope: Scope) -> None:
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.partition(b" ")
-                token = token.strip()
-                if scheme.lower() == b"bearer" and any(hmac.compare_digest(token, k) for k in self.keys):
-                    return
-                raise self._refusal(scheme, token)
-        raise self._refusal(None, b"")
+        value = headers_of(scope).get(b"authorization")
+        if value is None:
+            raise self._refusal(None, b"")
+        scheme, _, token = value.partition(b" ")
+        token = token.strip()
+        if scheme.lower() == b"bearer" and any(hmac.compare_digest(token, k) for k in self.keys):
+            return
+        raise self._refusal(scheme, token)
 
     def _refusal(self, scheme: bytes | None, token: bytes) -> ApiError:
         hint = f" (the emulator's dev key is '{self.hint}')" if self.hint else ""

@@ -8,6 +8,7 @@ import orjson
 from starlette.types import Receive, Scope
 
 from emulator.contract.errors import ApiError
+from emulator.http.headers import headers_of
 
 
 class ClientDisconnected(Exception):
@@ -15,12 +16,9 @@ class ClientDisconnected(Exception):
 
 
 async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
-    content_type = declared = None
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            content_type = value.decode("latin-1")
-        elif name == b"content-length":
-            declared = value
+    headers = headers_of(scope)
+    raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
+    content_type = raw_type.decode("latin-1") if raw_type is not None else None
     if content_type is not None and content_type != "application/json":
         media = content_type.partition(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):

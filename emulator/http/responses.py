@@ -37,6 +37,7 @@ from emulator.engine.timing import Timing, parse_timing
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
+from emulator.http.headers import headers_of
 from emulator.render import json as render_json
 from emulator.render.sse import EventStream, numbered
 from emulator.scenarios.backend import SESSION_HEADER
@@ -54,14 +55,16 @@ Trace = tuple[str, str]  # (trace id, span id) for the x-orq-trace-* headers
 class HeaderMap(Mapping[str, str]):
     """A request's headers by lower-case name, decoded only if a backend asks for them."""
 
+    __slots__ = ("_decoded", "_raw")
+
     def __init__(self, scope: Scope) -> None:
-        self._raw = scope["headers"]
+        self._raw = headers_of(scope)
         self._decoded: dict[str, str] | None = None
 
     @property
     def _map(self) -> dict[str, str]:
         if self._decoded is None:
-            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw}
+            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw.items()}
         return self._decoded
 
     def __getitem__(self, name: str) -> str:
@@ -184,24 +187,26 @@ class ResponsesAPI:
     def _settings(self, scope: Scope) -> tuple[str | None, str]:
         """This request's x-emulator-timing spec (checked here, applied by the planner) and its
         reasoning event names: the server's, unless its headers say."""
+        headers = headers_of(scope)
         adjust, reasoning = None, self.streams.reasoning_events
-        for name, value in scope["headers"]:
-            if name == TIMING_HEADER:
-                adjust = value.decode("latin-1")
-                try:
-                    parse_timing(adjust, self.streams.timing)
-                except ValueError as exc:
-                    raise ApiError(
-                        400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
-                    ) from None
-            elif name == REASONING_HEADER:
-                reasoning = value.decode("latin-1").strip().lower()
-                if reasoning not in REASONING_EVENTS:
-                    raise ApiError(
-                        400, "invalid_header",
-                        f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
-                        "x-emulator-reasoning-events",
-                    )  # fmt: skip
+        timing = headers.get(TIMING_HEADER)
+        if timing is not None:
+            adjust = timing.decode("latin-1")
+            try:
+                parse_timing(adjust, self.streams.timing)
+            except ValueError as exc:
+                raise ApiError(
+                    400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
+                ) from None
+        named = headers.get(REASONING_HEADER)
+        if named is not None:
+            reasoning = named.decode("latin-1").strip().lower()
+            if reasoning not in REASONING_EVENTS:
+                raise ApiError(
+                    400, "invalid_header",
+                    f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
+                    "x-emulator-reasoning-events",
+                )  # fmt: skip
         return adjust, reasoning
 
     def _stream(
