@@ -65,40 +65,26 @@ class ItemPlan:
         return zip(pieces, delays, strict=True)
 
     def partial(self, sent: list[int | None]) -> ItemPlan:
-        """This item as far as it got: `sent[s]` pieces of stream s (None: never started)."""
-        item, pieces = self.item, self.pieces
-        cut: list[list[str]] = [pieces[s][:n] for s, n in enumerate(sent) if n is not None]
-
-        def text(s: int, part: dict[str, Any], key: str) -> dict[str, Any] | None:
-            n = sent[s] if s < len(sent) else None
-            if n is None:
-                return None
-            if n >= len(pieces[s]):
-                return part
-            shortened = {**part, key: "".join(pieces[s][:n])}
-            if "annotations" in part:
-                shortened["annotations"] = []
-            return shortened
-
+        """This item as far as it got: `sent[s]` pieces of stream s (None: never started).
+        Parts never started are left out; a text cut short loses its annotations."""
+        pieces = self.pieces
+        item = with_texts(self.item, ["".join(p[: n or 0]) for p, n in zip(pieces, sent, strict=True)])
         kind = item["type"]
         if kind == "message":
-            parts = [
-                text(s, p, "text" if p["type"] == "output_text" else "refusal")
-                for s, p in enumerate(item["content"])
+            item["content"] = [
+                {**p, "annotations": []} if "annotations" in p and n < len(pieces[s]) else p
+                for s, (p, n) in enumerate(zip(item["content"], sent, strict=True))
+                if n is not None
             ]
-            partial = {**item, "content": [p for p in parts if p is not None]}
-        elif kind == "function_call":
-            partial = {**item, "arguments": "".join(pieces[0][: sent[0] or 0]) if pieces else ""}
         elif kind == "reasoning":
-            content = item.get("content") or []
-            texts = [text(s, p, "text") for s, p in enumerate([*content, *item["summary"]])]
-            partial = {**item, "summary": [t for t in texts[len(content) :] if t is not None]}
+            contents = len(item.get("content") or [])  # content streams come first
             if "content" in item:
-                partial["content"] = [t for t in texts[: len(content)] if t is not None]
-        else:
-            partial = dict(item)
-        partial["status"] = "incomplete"
-        return ItemPlan(partial, cut)
+                item["content"] = [p for p, n in zip(item["content"], sent, strict=False) if n is not None]
+            item["summary"] = [
+                p for p, n in zip(item["summary"], sent[contents:], strict=True) if n is not None
+            ]
+        item["status"] = "incomplete"
+        return ItemPlan(item, [p[:n] for p, n in zip(pieces, sent, strict=True) if n is not None])
 
 
 @dataclass(slots=True)
@@ -145,9 +131,7 @@ class Plan:
         for index, plan in enumerate(self.items):
             for event in _item_events(index, plan, REASONING_EVENTS[reasoning]):
                 if pending_delay and event.type.endswith(".delta"):
-                    event = PlanEvent(
-                        event.type, event.data, event.delay + pending_delay, event.item, event.stream
-                    )
+                    event = event._replace(delay=event.delay + pending_delay)
                     pending_delay = 0.0
                 yield event
         error = self.response["error"]
