@@ -33,6 +33,7 @@ from emulator.http.responses import ResponsesAPI, ResponsesRoutes, StreamSetting
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
+from emulator.state.journal import Journal
 from emulator.state.responses import ResponseStore
 
 
@@ -42,6 +43,22 @@ class EmulatorApp(Starlette):
     def __init__(self, *, responses: ResponsesRoutes, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.responses = responses
+
+    @property
+    def journal(self) -> Journal:
+        return self.responses.journal
+
+    def scenario_source(self) -> ScenarioSource:
+        """The app's scenarios, set up on first use when it was started without any (tests that
+        script the emulator at run time): until then, requests skip the scenario layer."""
+        scenarios: ScenarioSource | None = self.state.scenarios
+        if scenarios is None:
+            api, config = self.responses.api, self.state.config
+            scenarios = ScenarioSource([], api.planner.backend, strict=config.strict_scenarios)
+            api.planner.backend = scenarios.backend
+            api.gateway = Gateway(scenarios.failures, scenarios.backend.counters)
+            self.state.scenarios = scenarios
+        return scenarios
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.responses.match(scope)
@@ -102,8 +119,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     # The other /v1 and /v3 paths answer 401 before 404, as the Responses routes do.
     middleware = [Middleware(BearerAuth, check=auth)] if auth is not None else []
     app = EmulatorApp(
-        responses=ResponsesRoutes(api=api, auth=auth),
-        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *admin.routes(scenarios)],
+        responses=ResponsesRoutes(api=api, auth=auth, journal=Journal(config.journal)),
+        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *admin.routes()],
         lifespan=_watching(scenarios) if scenarios is not None and config.reload else None,
         middleware=middleware,
         exception_handlers={

@@ -39,6 +39,7 @@ class Config:
     scenarios: tuple[str, ...] = ()  # files and directories to load
     strict_scenarios: bool = False  # no match is a 400 no_scenario_matched, not the default backend
     reload: bool = True  # reload scenario files when they change
+    journal: int = 1000  # requests the journal keeps (GET /_emulator/requests); 0 keeps none
 
     def __post_init__(self) -> None:
         parse_timing(self.timing)  # raises ValueError naming the problem
@@ -46,6 +47,8 @@ class Config:
             raise ValueError(f"reasoning_events must be one of {', '.join(REASONING_EVENTS)}")
         if self.function_call_status not in FUNCTION_CALL_STATUSES:
             raise ValueError(f"function_call_status must be one of {', '.join(FUNCTION_CALL_STATUSES)}")
+        if self.journal < 0:
+            raise ValueError("journal must be a number of requests >= 0")
         if not self.keepalive > 0:
             raise ValueError("keepalive must be a number of seconds > 0")
 
@@ -74,7 +77,7 @@ class Config:
 
 def _parse(name: str, raw: str) -> object:
     match name:
-        case "port" | "seed" | "max_stored" | "max_body_bytes":
+        case "port" | "seed" | "max_stored" | "max_body_bytes" | "journal":
             return int(raw)
         case "frozen_time" | "keepalive":
             return float(raw)

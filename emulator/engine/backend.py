@@ -28,6 +28,18 @@ class Call:
     timing: Timing  # the server's pacing, which a backend's turn may replace
 
 
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """A scenario that did not answer a request, and why (each condition that failed)."""
+
+    scenario: str
+    where: str  # file:line
+    reasons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"'{self.scenario}' ({self.where}): {'; '.join(self.reasons)}"
+
+
 @dataclass(slots=True)
 class Turn:
     # Each output item, without its ids, texts included (`"id": None` after its type, so the id
@@ -40,6 +52,7 @@ class Turn:
     usage: dict[str, int] | None = None  # counters that replace the computed ones
     timing: Timing | None = None  # replaces the request's timing
     scenario: str | None = None  # the scenario that answered, if any
+    misses: tuple[Miss, ...] = ()  # the scenarios tried before an answer, and why each missed
 
 
 class Backend(Protocol):

@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from emulator.engine import tokens
 from emulator.state.responses import Conversation
+
+if TYPE_CHECKING:
+    from emulator.engine.backend import Miss
 
 TERMINAL_EVENT = {
     "completed": "response.completed",
@@ -94,6 +97,7 @@ class Plan:
     conversation: Conversation  # the conversation including this response, for continuing it
     first_delay: float = 0.0  # time before the first content delta (time to first token)
     scenario: str | None = None  # the scenario that answered, if one did
+    misses: tuple[Miss, ...] = ()  # the scenarios tried before it, and why each missed
     # False while each stream's pieces are exactly its text's tokens (emulator.engine.tokens),
     # which can then be worked out again from the text instead of being kept.
     chunked: bool = False

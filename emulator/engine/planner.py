@@ -103,7 +103,13 @@ class Planner:
         response["usage"] = usage(input_tokens, output_tokens, reasoning_tokens, turn.usage)
         response["telemetry"] = {"trace_id": trace_id, "span_id": span_id}
         conversation = history.extended((input_items, output), turn_tokens + context_tokens)
-        plan = Plan(response=response, items=items, conversation=conversation, scenario=turn.scenario)
+        plan = Plan(
+            response=response,
+            items=items,
+            conversation=conversation,
+            scenario=turn.scenario,
+            misses=turn.misses,
+        )
         timing = turn.timing or timing
         if adjust is not None:
             timing = parse_timing(adjust, timing)

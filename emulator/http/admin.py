@@ -10,34 +10,52 @@ from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioSource
 
 
-def routes(scenarios: ScenarioSource | None) -> list[Route]:
-    async def reset(request: Request) -> Response:
-        """Forgets how far every scenario's sequence has got: all of them, or one session's
-        (`?session=<X-Emulator-Session value>`)."""
-        if scenarios is not None:
-            scenarios.backend.counters.reset(request.query_params.get("session"))
+def _scenarios(request: Request) -> ScenarioSource | None:
+    return request.app.state.scenarios
+
+
+async def reset(request: Request) -> Response:
+    """Forgets how far every scenario's sequence has got: all of them, or one session's
+    (`?session=<X-Emulator-Session value>`)."""
+    scenarios = _scenarios(request)
+    if scenarios is not None:
+        scenarios.backend.counters.reset(request.query_params.get("session"))
+    return Response(status_code=204)
+
+
+async def listing(request: Request) -> Response:
+    """The loaded scenarios in matching order, and the problems of the last reload, if any."""
+    scenarios = _scenarios(request)
+    loaded = scenarios.backend.scenarios if scenarios is not None else None
+    body = {
+        "scenarios": [
+            {
+                "name": s.name,
+                "where": s.where,
+                "priority": s.priority,
+                "turns": len(s.turns),
+                "after": s.after,
+            }
+            for s in (loaded.scenarios if loaded else [])
+        ],
+        "files": loaded.files if loaded else [],
+        "problems": [str(p) for p in scenarios.problems] if scenarios is not None else [],
+    }
+    return Response(dumps(body), media_type="application/json")
+
+
+async def requests(request: Request) -> Response:
+    """The request journal, oldest first (GET); DELETE empties it."""
+    journal = request.app.journal
+    if request.method == "DELETE":
+        journal.clear()
         return Response(status_code=204)
+    return Response(dumps({"requests": [entry.json() for entry in journal]}), media_type="application/json")
 
-    async def listing(request: Request) -> Response:
-        """The loaded scenarios in matching order, and the problems of the last reload, if any."""
-        loaded = scenarios.backend.scenarios if scenarios is not None else None
-        body = {
-            "scenarios": [
-                {
-                    "name": s.name,
-                    "where": s.where,
-                    "priority": s.priority,
-                    "turns": len(s.turns),
-                    "after": s.after,
-                }
-                for s in (loaded.scenarios if loaded else [])
-            ],
-            "files": loaded.files if loaded else [],
-            "problems": [str(p) for p in scenarios.problems] if scenarios is not None else [],
-        }
-        return Response(dumps(body), media_type="application/json")
 
+def routes() -> list[Route]:
     return [
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/scenarios", listing, methods=["GET"]),
+        Route("/_emulator/requests", requests, methods=["GET", "DELETE"]),
     ]

@@ -40,7 +40,8 @@ from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import headers_of
 from emulator.render import json as render_json
 from emulator.render.sse import EventStream, numbered
-from emulator.scenarios.backend import SESSION_HEADER
+from emulator.scenarios.backend import SCENARIO_HEADER, SESSION_HEADER
+from emulator.state.journal import Journal
 from emulator.state.responses import ResponseStore, StoredResponse
 
 log = logging.getLogger("emulator")
@@ -50,6 +51,9 @@ TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 
 Trace = tuple[str, str]  # (trace id, span id) for the x-orq-trace-* headers
+# What a create request leaves in its scope for the journal: its parsed body, then its Plan.
+BODY_KEY = "emulator.body"
+PLAN_KEY = "emulator.plan"
 
 
 class HeaderMap(Mapping[str, str]):
@@ -133,7 +137,9 @@ class ResponsesAPI:
         self.gateway = gateway  # with a models catalogue: retries and fallbacks (decision 9)
 
     async def create(self, scope: Scope, receive: Receive) -> Answer:
-        body, warnings = self.validator.check(await read_json(scope, receive, self.max_body_bytes))
+        raw = await read_json(scope, receive, self.max_body_bytes)
+        scope[BODY_KEY] = raw
+        body, warnings = self.validator.check(raw)
         adjust, reasoning = self._settings(scope)
         headers = HeaderMap(scope)
         extra: Headers = []
@@ -149,8 +155,9 @@ class ResponsesAPI:
                 body = {**body, "model": route.model}
             extra = route.headers()
         plan = self.planner.plan(body, self.streams.timing, headers, adjust)
+        scope[PLAN_KEY] = plan
         if plan.scenario is not None:
-            extra.append((b"x-emulator-scenario", plan.scenario.encode()))
+            extra.append((SCENARIO_HEADER.encode(), plan.scenario.encode()))
         telemetry = plan.response["telemetry"]
         trace = (telemetry["trace_id"], telemetry["span_id"])
         if body.get("stream") is True:
@@ -274,9 +281,10 @@ def _starting_after(query: dict[str, list[str]]) -> int:
 class ResponsesRoutes:
     """The Responses routes, served straight from ASGI; see the module docstring."""
 
-    def __init__(self, *, api: ResponsesAPI, auth: BearerCheck | None) -> None:
+    def __init__(self, *, api: ResponsesAPI, auth: BearerCheck | None, journal: Journal) -> None:
         self.api = api
         self.auth = auth
+        self.journal = journal
 
     def match(self, scope: Scope) -> Handler | None:
         """The handler for this request, or None when it is not a Responses route."""
@@ -288,13 +296,17 @@ class ResponsesRoutes:
                 self.auth.check(scope)
             answer = await route(scope, receive)
         except ApiError as error:
+            self._record(scope, error=error)
             await error_response(error)(scope, receive, send)
             return
         except ClientDisconnected:
             return
         except Exception as exc:  # a bug still gets the envelope, and the server lives on
-            await error_response(unexpected(scope["method"], scope["path"], exc))(scope, receive, send)
+            bug = unexpected(scope["method"], scope["path"], exc)
+            self._record(scope, error=bug)
+            await error_response(bug)(scope, receive, send)
             return
+        self._record(scope, answer=answer)
         headers = [
             (b"x-orq-trace-id", answer.trace[0].encode()),
             (b"x-orq-trace-span-id", answer.trace[1].encode()),
@@ -358,6 +370,41 @@ class ResponsesRoutes:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if answer.interrupted is not None:
             answer.interrupted(stream.sent, error)
+
+    def _record(self, scope: Scope, *, answer: Answer | None = None, error: ApiError | None = None) -> None:
+        journal = self.journal
+        if not journal.enabled:
+            return
+        plan: Plan | None = scope.get(PLAN_KEY)
+        body = scope.get(BODY_KEY)
+        response_id = (
+            plan.response["id"] if plan is not None else scope.get("path_params", {}).get("response_id")
+        )
+        if error is not None:
+            problem = {"code": error.code, "message": error.message, "param": error.param}
+            misses = plan.misses if plan is not None else getattr(error, "misses", ())
+        else:
+            problem, misses = None, plan.misses if plan is not None else ()
+        journal.record(
+            at=self.api.clock.now(),
+            method=scope["method"],
+            path=scope["path"],
+            query=scope["query_string"].decode("latin-1"),
+            headers=headers_of(scope),
+            body=body,
+            status=error.status if error is not None else 200,
+            stream=isinstance(answer, StreamAnswer)
+            or (isinstance(body, dict) and body.get("stream") is True),
+            response_id=response_id,
+            scenario=plan.scenario
+            if plan is not None
+            else error.headers.get(SCENARIO_HEADER)
+            if error
+            else None,
+            misses=misses,
+            error=problem,
+            warnings=tuple(w.message for w in answer.warnings) if answer is not None else (),
+        )
 
     def _route(self, scope: Scope) -> Handler | None:
         path, method = scope["path"], scope["method"]

@@ -15,13 +15,13 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from emulator.contract.errors import ApiError
-from emulator.engine.backend import Backend, Call, Turn
+from emulator.engine.backend import Backend, Call, Miss, Turn
 from emulator.scenarios.compile import Scenario, ScenarioSet
 from emulator.scenarios.matching import RequestView
+from emulator.scenarios.scripts import SCENARIO_HEADER
 
 log = logging.getLogger("emulator")
 
-SCENARIO_HEADER = "x-emulator-scenario"
 SESSION_HEADER = "x-emulator-session"
 SCENARIO_METADATA = "emulator_scenario"
 
@@ -103,15 +103,30 @@ class ScenarioBackend:
                 continue
             turn = script.render(view, scenario.name, timing or call.timing)
             turn.timing = turn.timing or timing  # the turn's own, else the model's
+            if misses:
+                turn.misses = _missed(misses)
             return turn
         if self.strict:
-            raise ApiError(400, "no_scenario_matched", _closest(misses))
+            raise NoScenarioMatched(_closest(misses), _missed(misses))
         if profile is not None and not profile.reasoning and "reasoning" in call.request:
             call = replace(call, request={k: v for k, v in call.request.items() if k != "reasoning"})
         turn = self.fallback.turn(call)
         if timing is not None:
             turn.timing = timing
+        turn.misses = _missed(misses)
         return turn
+
+
+class NoScenarioMatched(ApiError):
+    """Strict mode's 400, carrying why each scenario missed (for the request journal)."""
+
+    def __init__(self, message: str, misses: tuple[Miss, ...]) -> None:
+        super().__init__(400, "no_scenario_matched", message)
+        self.misses = misses
+
+
+def _missed(misses: list[tuple[Scenario, list[str]]]) -> tuple[Miss, ...]:
+    return tuple(Miss(s.name, s.where, tuple(why)) for s, why in misses)
 
 
 def _closest(misses: list[tuple[Scenario, list[str]]]) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emulator.contract.errors import ApiError
 from emulator.engine.timing import Timing, parse_timing_setting
-from emulator.scenarios.files import Problem, SourceFile, files_in, read
+from emulator.scenarios.files import Problem, SourceFile, checked, files_in, read
 from emulator.scenarios.matching import RequestView, Test, conditions
 from emulator.scenarios.scripts import ScriptProblem, TurnScript
 
@@ -78,11 +78,15 @@ class ScenarioSet:
         return next((m for m in self.models if m.covers(model)), None)
 
 
-def load(paths: Iterable[str | Path]) -> tuple[ScenarioSet, list[Problem]]:
-    """Every scenario in the files and directories named, and every problem found in them.
-    The set is only meant to be used when there are no problems."""
+def load(
+    paths: Iterable[str | Path], documents: Mapping[str, dict[str, Any]] | None = None
+) -> tuple[ScenarioSet, list[Problem]]:
+    """Every scenario in the files and directories named, then in the in-memory `documents`
+    (name -> the data a file would hold), and every problem found in them. The set is only
+    meant to be used when there are no problems."""
     sources: list[SourceFile] = []
     problems: list[Problem] = []
+    paths = list(paths)
     found_any = False
     for path in files_in(paths):
         found_any = True
@@ -93,10 +97,15 @@ def load(paths: Iterable[str | Path]) -> tuple[ScenarioSet, list[Problem]]:
         problems += found
         if source is not None:
             sources.append(source)
-    if not found_any:
+    if paths and not found_any:
         problems.append(
             Problem(", ".join(map(str, paths)), None, "no scenario files (*.yaml, *.yml, *.json) found")
         )
+    for name, data in (documents or {}).items():
+        source, found = checked(SourceFile(name, data, {}))
+        problems += found
+        if source is not None:
+            sources.append(source)
     built = ScenarioSet(files=[s.path for s in sources])
     seen: dict[str, str] = {}
     order: list[tuple[int, int, Scenario]] = []
@@ -111,7 +120,7 @@ def load(paths: Iterable[str | Path]) -> tuple[ScenarioSet, list[Problem]]:
                     source.problem(f"{at}/name", message, "scenario names must be unique in a set")
                 )
             else:
-                seen[name] = f"{source.path}:{source.line(at)}"
+                seen[name] = source.where(at)
             try:
                 scenario = _scenario(spec, at, source)  # a duplicate too, to report its own problems
             except ScriptProblem as problem:
@@ -140,7 +149,7 @@ def _scenario(spec: dict[str, Any], at: str, source: SourceFile) -> Scenario:
     ]
     return Scenario(
         name=spec["name"],
-        where=f"{source.path}:{source.line(at)}",
+        where=source.where(at),
         priority=spec.get("priority", 0),
         tests=conditions(match),
         turns=turns,

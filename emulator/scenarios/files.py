@@ -50,8 +50,14 @@ class SourceFile:
                 return None
             at = at.rsplit("/", 1)[0]
 
+    def where(self, at: str) -> str:
+        """`file:line` of the value at `at`; `name#pointer` for a document with no lines (in memory)."""
+        line = self.line(at)
+        return f"{self.path}:{line}" if line else f"{self.path}#{at}"
+
     def problem(self, at: str, message: str, hint: str | None = None) -> Problem:
-        return Problem(self.path, self.line(at), message, hint)
+        line = self.line(at)
+        return Problem(self.path if line or not at else f"{self.path}#{at}", line, message, hint)
 
 
 BUILTIN = "builtin"  # the shipped library (scenarios/), wherever the package is installed
@@ -93,8 +99,12 @@ def read(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     lines: dict[str, int] = {}
     if node is not None:
         _map_lines(node, [], lines)
-    source = SourceFile(name, data, lines)
-    errors = list(schemas.validator(schemas.SCENARIO).iter_errors(data))
+    return checked(SourceFile(name, data, lines))
+
+
+def checked(source: SourceFile) -> tuple[SourceFile | None, list[Problem]]:
+    """The source if its data is a valid scenario document, else the schema's problems with it."""
+    errors = list(schemas.validator(schemas.SCENARIO).iter_errors(source.data))
     hints = _unknown_field_hints(errors)
     problems = [
         source.problem(f.param or "", _wording(f.message), hints.get(f.param or "")) for f in failures(errors)

@@ -140,7 +140,7 @@ class TurnScript:
     """One compiled turn of a scenario."""
 
     def __init__(self, spec: dict[str, Any], at: str, source: SourceFile, tools: list[str] | None) -> None:
-        self.at, self.where = at, f"{source.path}:{source.line(at)}"
+        self.at, self.where = at, source.where(at)
         self.spec = spec
         self.elements = [
             self._element(e, f"{at}/output/{n}", tools) for n, e in enumerate(spec.get("output", []))
@@ -309,12 +309,17 @@ def _item(piece: tuple[Any, ...], delay: float) -> ItemPlan:
 
 def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
     status = spec["status"]
-    headers = {"Retry-After": f"{spec['retry_after']:g}"} if "retry_after" in spec else None
+    headers = {SCENARIO_HEADER: scenario}
+    if "retry_after" in spec:
+        headers["Retry-After"] = f"{spec['retry_after']:g}"
     message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
     return ApiError(
         status, spec.get("code", _HTTP_CODES.get(status, "provider_error")), message, headers=headers
     )
 
+
+# Names the scenario in a request (to choose it) and in an answer (the one that answered).
+SCENARIO_HEADER = "x-emulator-scenario"
 
 # The codes a failed response may carry: OpenAI's closed list, as schemas/response states it.
 RESPONSE_ERROR_CODES = frozenset(

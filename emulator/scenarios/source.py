@@ -8,7 +8,8 @@ to the files or directories given (hot reload).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import watchfiles
 
@@ -23,12 +24,14 @@ log = logging.getLogger("emulator")
 class ScenarioSource:
     def __init__(self, paths: Sequence[str], fallback: Backend, *, strict: bool = False) -> None:
         self.paths = [str(p) for p in paths]
+        # Scenario documents given as data (by tests), by name; matched after the files'.
+        self.documents: dict[str, dict[str, Any]] = {}
         self.backend = ScenarioBackend(compile.ScenarioSet(), fallback, strict=strict)
         self.problems: list[Problem] = []  # of the last load; empty when it succeeded
 
     def load(self) -> list[Problem]:
         """Reads the files again; uses the new set only if it has no problems."""
-        built, problems = compile.load(self.paths)
+        built, problems = compile.load(self.paths, self.documents)
         self.problems = problems
         if problems:
             for problem in problems:
@@ -42,6 +45,19 @@ class ScenarioSource:
         self.backend.counters.reset()
         log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
         return []
+
+    def add(
+        self, *, paths: Sequence[str] = (), documents: Mapping[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Adds files or documents to the set and loads it; raises ScenarioFilesInvalid (and
+        keeps the set as it was) if that shows problems."""
+        before = (list(self.paths), dict(self.documents))
+        self.paths += [str(p) for p in paths]
+        self.documents.update(documents or {})
+        if problems := self.load():
+            self.paths, self.documents = before
+            self.problems = []
+            raise ScenarioFilesInvalid(problems)
 
     def failures(self, model: str) -> list[int | str]:
         """The model's failure profile in the models catalogue ([]: it always answers)."""
