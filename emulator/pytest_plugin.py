@@ -1,2 +1,168 @@
-"""pytest plugin entry point (pytest11). The fixtures land with the CI-experience issue; the entry
-point exists now so installing the package never changes which plugins pytest loads."""
+"""The pytest plugin (entry point `pytest11`): an emulator per test, scripted and inspected.
+
+    def test_weather(responses_emulator):
+        responses_emulator.on(input_contains="weather").reply("Sunny")
+        client = responses_emulator.openai_client()
+        assert client.responses.create(model="openai/gpt-4o", input="weather?").output_text == "Sunny"
+
+Fixtures: `responses_emulator` (in-process, no socket), `responses_emulator_server` (real
+uvicorn on a free port, one server per test session and xdist worker, a fresh app per test),
+`responses_emulator_session_server` (one app for the whole session), and
+`responses_emulator_config` (the settings; override it to change them everywhere).
+Settings come from `@pytest.mark.emulator(...)`, then `--emulator-scenarios` / `--emulator-seed`
+(or the ini keys `emulator_scenarios` / `emulator_seed`), then the test defaults: the clock
+frozen at 2026-01-01T00:00:00Z, instant timing, no file watching. When a test fails, its
+report gets a section with every request the emulator received and the near misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.app import create_app
+from emulator.clock import FrozenClock
+from emulator.config import Config
+from emulator.scenarios.files import BUILTIN
+from emulator.testing.handle import Emulator, InProcessEmulator, ServedEmulator
+from emulator.testing.server import EmulatorServer
+
+FROZEN_AT = FrozenClock().now()  # 2026-01-01T00:00:00Z
+HANDLES = ("responses_emulator", "responses_emulator_server", "responses_emulator_session_server")
+MARKER = (
+    "emulator(scenarios=None, seed=None, strict=False, **settings): settings of this test's "
+    "responses emulator: scenario files or directories (relative to the test file; 'builtin' is "
+    "the shipped library), the seed, strict (unknown request fields and unmatched requests are "
+    "400s), and any other emulator.config.Config field (timing, frozen_time, ...)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("responses-emulator")
+    group.addoption(
+        "--emulator-scenarios",
+        action="append",
+        metavar="PATH",
+        help="scenario files or directories every emulator fixture loads (repeatable; 'builtin': "
+        "the shipped library); a test's emulator marker replaces them",
+    )
+    group.addoption("--emulator-seed", type=int, metavar="N", help="the emulator fixtures' seed (default 0)")
+    parser.addini("emulator_scenarios", "scenario paths the emulator fixtures load", type="args", default=[])
+    parser.addini("emulator_seed", "the emulator fixtures' seed", default="0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+def base_config(pytestconfig: pytest.Config) -> Config:
+    """The settings from the command line and ini file, before any marker."""
+    scenarios = [
+        p for given in (pytestconfig.getoption("emulator_scenarios") or []) for p in given.split(",") if p
+    ] or [
+        str(Path(pytestconfig.rootpath, p)) if p != BUILTIN else p
+        for p in pytestconfig.getini("emulator_scenarios")
+    ]
+    seed = pytestconfig.getoption("emulator_seed")
+    return Config(
+        frozen_time=FROZEN_AT,
+        reload=False,
+        seed=int(pytestconfig.getini("emulator_seed")) if seed is None else seed,
+        scenarios=tuple(scenarios),
+    )
+
+
+def marked_config(base: Config, marker: pytest.Mark | None, test_file: Path) -> Config:
+    """`base` with the settings of an emulator marker."""
+    if marker is None:
+        return base
+    if marker.args:
+        raise pytest.UsageError("@pytest.mark.emulator takes keyword arguments only")
+    settings = dict(marker.kwargs)
+    known = {f.name for f in fields(Config)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.emulator: unknown setting(s) {', '.join(unknown)}; "
+            f"settings: {', '.join(sorted(known))}"
+        )
+    if "scenarios" in settings:
+        given = settings["scenarios"]
+        paths = [given] if isinstance(given, str | Path) else list(given or [])
+        settings["scenarios"] = tuple(_beside(test_file, p) for p in paths)
+    if settings.get("strict"):
+        settings.setdefault("strict_scenarios", True)
+    return replace(base, **settings)
+
+
+def _beside(test_file: Path, path: str | Path) -> str:
+    if str(path) == BUILTIN or Path(path).is_absolute():
+        return str(path)
+    return str(test_file.parent / path)
+
+
+@pytest.fixture
+def responses_emulator_config(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Config:
+    """This test's emulator settings (options, ini, then its emulator marker)."""
+    return marked_config(base_config(pytestconfig), request.node.get_closest_marker("emulator"), request.path)
+
+
+@pytest.fixture
+def responses_emulator(responses_emulator_config: Config) -> Iterator[InProcessEmulator]:
+    """A fresh emulator in this process, reached through ASGI (no port)."""
+    emulator = InProcessEmulator(create_app(responses_emulator_config))
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+@pytest.fixture(scope="session")
+def _responses_emulator_uvicorn(pytestconfig: pytest.Config) -> Iterator[EmulatorServer]:
+    """One uvicorn server for this session (each xdist worker is a session of its own)."""
+    with EmulatorServer(create_app(base_config(pytestconfig))) as server:
+        yield server
+
+
+@pytest.fixture
+def responses_emulator_server(
+    _responses_emulator_uvicorn: EmulatorServer, responses_emulator_config: Config
+) -> Iterator[ServedEmulator]:
+    """A fresh emulator on a real port: this session's server, serving a new app for this test."""
+    app = create_app(responses_emulator_config)
+    _responses_emulator_uvicorn.serve_app(app)
+    emulator = ServedEmulator(app, _responses_emulator_uvicorn)
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+@pytest.fixture(scope="session")
+def responses_emulator_session_server(pytestconfig: pytest.Config) -> Iterator[ServedEmulator]:
+    """One emulator on a real port for the whole session (settings from options and ini only):
+    for session-wide fixtures such as a dev server pointed at it. Tests share its scenarios and
+    journal; `reset()` forgets the requests and sequence counts."""
+    app = create_app(base_config(pytestconfig))
+    with EmulatorServer(app) as server:
+        emulator = ServedEmulator(app, server)
+        try:
+            yield emulator
+        finally:
+            emulator.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and call.when == "call":
+        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+        for name in HANDLES:
+            emulator = funcargs.get(name)
+            if isinstance(emulator, Emulator):
+                report.sections.append((f"{name}: requests received", emulator.report()))
+    return report

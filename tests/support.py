@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import threading
-import time
 import typing
 from typing import Any
 
 import openai.types.responses
 import openresponses_types.types as openresponses
-import uvicorn
 from openresponses_types.types import ResponseResource
 from orq_ai_sdk.models import ResponseStreamEvent as OrqStreamEvent
 from pydantic import TypeAdapter
@@ -23,6 +19,7 @@ from emulator.contract.streams import SseStream, read_sse, stream_problems
 from emulator.engine import tokens
 from emulator.engine.backend import Call, Turn
 from emulator.engine.plan import ItemPlan, item_texts
+from emulator.testing.server import EmulatorServer
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
 AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
@@ -33,42 +30,11 @@ def make_config(**overrides: Any) -> Config:
     return Config(**{"frozen_time": T0, **overrides})
 
 
-class LiveServer:
-    """The emulator under real uvicorn, on 127.0.0.1 and a port the OS picks, in a thread."""
+class LiveServer(EmulatorServer):
+    """The emulator under real uvicorn, on a free port, in a thread, with these settings."""
 
     def __init__(self, config: Config) -> None:
-        self.app = create_app(config)
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="emulator", daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self.server.serve())
-
-    def call(self, coroutine: typing.Coroutine[Any, Any, Any], timeout: float = 10) -> Any:
-        """Runs `coroutine` on the server's event loop (to look at its tasks, say)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    @property
-    def url(self) -> str:
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        super().__init__(create_app(config))
 
 
 def assert_contract_response(body: dict[str, Any]) -> None:

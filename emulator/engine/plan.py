@@ -21,7 +21,7 @@ from emulator.engine import tokens
 from emulator.state.responses import Conversation
 
 if TYPE_CHECKING:
-    from emulator.engine.backend import Miss
+    from emulator.engine.backend import Call, Miss
 
 TERMINAL_EVENT = {
     "completed": "response.completed",
@@ -98,6 +98,7 @@ class Plan:
     first_delay: float = 0.0  # time before the first content delta (time to first token)
     scenario: str | None = None  # the scenario that answered, if one did
     misses: tuple[Miss, ...] = ()  # the scenarios tried before it, and why each missed
+    call: Call | None = None  # the request as its backend saw it (for the journal)
     # False while each stream's pieces are exactly its text's tokens (emulator.engine.tokens),
     # which can then be worked out again from the text instead of being kept.
     chunked: bool = False

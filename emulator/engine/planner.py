@@ -62,7 +62,8 @@ class Planner:
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
         digest = request_digest(self.seed, request)
-        turn = self.backend.turn(Call(request, headers, history, digest, input_items, timing))
+        call = Call(request, headers, history, digest, input_items, timing)
+        turn = self.backend.turn(call)
 
         items, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
         output = [self._complete(item, n == cut) for n, item in enumerate(items)]

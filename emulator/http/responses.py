@@ -376,6 +376,7 @@ class ResponsesRoutes:
         if not journal.enabled:
             return
         plan: Plan | None = scope.get(PLAN_KEY)
+        call = plan.call if plan is not None else None
         body = scope.get(BODY_KEY)
         response_id = (
             plan.response["id"] if plan is not None else scope.get("path_params", {}).get("response_id")
@@ -404,6 +405,8 @@ class ResponsesRoutes:
             misses=misses,
             error=problem,
             warnings=tuple(w.message for w in answer.warnings) if answer is not None else (),
+            history=call.history if call is not None else None,
+            input_items=tuple(call.input_items) if call is not None else (),
         )
 
     def _route(self, scope: Scope) -> Handler | None:

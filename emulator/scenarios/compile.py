@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,11 +79,11 @@ class ScenarioSet:
 
 
 def load(
-    paths: Iterable[str | Path], documents: Mapping[str, dict[str, Any]] | None = None
+    paths: Iterable[str | Path], documents: Iterable[SourceFile] = ()
 ) -> tuple[ScenarioSet, list[Problem]]:
     """Every scenario in the files and directories named, then in the in-memory `documents`
-    (name -> the data a file would hold), and every problem found in them. The set is only
-    meant to be used when there are no problems."""
+    (the data a file would hold, and where each part was written), and every problem found in
+    them. The set is only meant to be used when there are no problems."""
     sources: list[SourceFile] = []
     problems: list[Problem] = []
     paths = list(paths)
@@ -101,8 +101,8 @@ def load(
         problems.append(
             Problem(", ".join(map(str, paths)), None, "no scenario files (*.yaml, *.yml, *.json) found")
         )
-    for name, data in (documents or {}).items():
-        source, found = checked(SourceFile(name, data, {}))
+    for document in documents:
+        source, found = checked(document)
         problems += found
         if source is not None:
             sources.append(source)

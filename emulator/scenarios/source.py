@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import watchfiles
 
 from emulator.engine.backend import Backend
 from emulator.scenarios import compile
 from emulator.scenarios.backend import ScenarioBackend
-from emulator.scenarios.files import SUFFIXES, Problem, resolve
+from emulator.scenarios.files import SUFFIXES, Problem, SourceFile, resolve
 
 log = logging.getLogger("emulator")
 
@@ -24,14 +23,14 @@ log = logging.getLogger("emulator")
 class ScenarioSource:
     def __init__(self, paths: Sequence[str], fallback: Backend, *, strict: bool = False) -> None:
         self.paths = [str(p) for p in paths]
-        # Scenario documents given as data (by tests), by name; matched after the files'.
-        self.documents: dict[str, dict[str, Any]] = {}
+        # Scenario documents given as data (by tests), by key; matched after the files'.
+        self.documents: dict[str, SourceFile] = {}
         self.backend = ScenarioBackend(compile.ScenarioSet(), fallback, strict=strict)
         self.problems: list[Problem] = []  # of the last load; empty when it succeeded
 
     def load(self) -> list[Problem]:
         """Reads the files again; uses the new set only if it has no problems."""
-        built, problems = compile.load(self.paths, self.documents)
+        built, problems = compile.load(self.paths, self.documents.values())
         self.problems = problems
         if problems:
             for problem in problems:
@@ -46,9 +45,7 @@ class ScenarioSource:
         log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
         return []
 
-    def add(
-        self, *, paths: Sequence[str] = (), documents: Mapping[str, dict[str, Any]] | None = None
-    ) -> None:
+    def add(self, *, paths: Sequence[str] = (), documents: Mapping[str, SourceFile] | None = None) -> None:
         """Adds files or documents to the set and loads it; raises ScenarioFilesInvalid (and
         keeps the set as it was) if that shows problems."""
         before = (list(self.paths), dict(self.documents))

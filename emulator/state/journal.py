@@ -15,8 +15,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.contract.echo import REDACTED, redact_variables
-from emulator.engine.backend import Miss
+from emulator.clock import FrozenClock
+from emulator.contract.echo import REDACTED, normalise_input, redact_variables
+from emulator.engine.backend import Call, Miss
+from emulator.engine.timing import PROFILES
+from emulator.ids import IdSource
+from emulator.state.responses import Conversation
 
 SECRET_HEADERS = frozenset(("authorization", "cookie", "x-api-key", "api-key"))
 
@@ -39,6 +43,25 @@ class Exchange:
     misses: tuple[Miss, ...] = ()  # the scenarios tried before it, or all of them when none did
     error: Mapping[str, Any] | None = None  # {code, message, param} of an error answer
     warnings: tuple[str, ...] = field(default=())  # contract warnings (unknown fields...)
+    # A create request as its backend saw it: the conversation so far, and the input as typed items.
+    history: Conversation | None = None
+    input_items: tuple[dict[str, Any], ...] = ()
+
+    def call(self) -> Call | None:
+        """The create request as a scenario's conditions look at it; None if it was not a valid
+        create request. One answered by an error before its Plan was made (a scenario's
+        http_error, a gateway failure) is read from its body, as a first turn."""
+        body = self.body
+        if self.method != "POST" or not isinstance(body, dict) or "model" not in body:
+            return None
+        history, items = self.history, list(self.input_items)
+        if history is None:
+            try:
+                items = normalise_input(body.get("input"), IdSource(0, FrozenClock()))
+            except (AttributeError, KeyError, TypeError):
+                return None
+            history = Conversation()
+        return Call(body, self.headers, history, b"", items, PROFILES["instant"])
 
     @property
     def model(self) -> str | None:

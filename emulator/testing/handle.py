@@ -1,0 +1,208 @@
+"""A scripted emulator for one test: its URLs and key, clients, scenarios and request journal.
+
+`InProcessEmulator` runs the app in the test's process with no socket (clients go through ASGI);
+`ServedEmulator` is an app served by real uvicorn on a free port, for subprocesses and clients in
+other languages. Both script and inspect the app the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from emulator.app import EmulatorApp
+from emulator.scenarios.files import SourceFile
+from emulator.state.journal import Exchange
+from emulator.testing import report
+from emulator.testing.script import ModelScript, Reaction, Script, caller, match_spec
+
+if TYPE_CHECKING:
+    import openai
+    from orq_ai_sdk import Orq
+
+    from emulator.testing.server import EmulatorServer
+
+
+class Emulator:
+    base_url: str
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app
+        self.config = app.state.config
+        self._script = Script(self._apply)
+        self._clients: list[Any] = []
+
+    # Where and how to connect
+
+    @property
+    def api_key(self) -> str:
+        return self.config.api_keys[0]
+
+    @property
+    def orq_server_url(self) -> str:
+        """The orq SDKs' `server_url`: the server root."""
+        return self.base_url
+
+    @property
+    def openai_base_url(self) -> str:
+        """The OpenAI SDKs' and the Vercel AI SDK's `baseURL`."""
+        return f"{self.base_url}/v3/router"
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def openai_client(self, **options: Any) -> openai.OpenAI:
+        """An OpenAI SDK client for this emulator, without retries unless `max_retries` says."""
+        import openai
+
+        options.setdefault("max_retries", 0)
+        transport = self._httpx2_transport()
+        if transport is not None:
+            import httpx2
+
+            options.setdefault("http_client", httpx2.Client(transport=transport))
+        return self._keep(openai.OpenAI(api_key=self.api_key, base_url=self.openai_base_url, **options))
+
+    def orq_client(self, **options: Any) -> Orq:
+        """An orq SDK client for this emulator."""
+        from orq_ai_sdk import Orq
+
+        options.setdefault("client", self.httpx_client())
+        return Orq(api_key=self.api_key, server_url=self.orq_server_url, **options)
+
+    def httpx_client(self, **options: Any) -> httpx.Client:
+        """An httpx client with this emulator's base URL and key."""
+        options.setdefault("headers", self.auth_headers)
+        transport = self._httpx_transport()
+        if transport is not None:
+            options.setdefault("transport", transport)
+        return self._keep(httpx.Client(base_url=self.base_url, **options))
+
+    # Scripting
+
+    def load(self, source: str | Path | Mapping[str, Any] | Iterable[str | Path]) -> Emulator:
+        """Adds scenarios: a file or directory (`builtin`: the shipped library), several, or a
+        scenario document as data. Raises ScenarioFilesInvalid, naming each problem, and loads
+        nothing, if they have problems."""
+        scenarios = self.app.scenario_source()
+        if isinstance(source, Mapping):
+            path, line = caller()
+            key = f"loaded document {len(scenarios.documents)}"
+            scenarios.add(documents={key: SourceFile(path, dict(source), {"": line})})
+        elif isinstance(source, str | Path):
+            scenarios.add(paths=[str(source)])
+        else:
+            scenarios.add(paths=[str(p) for p in source])
+        return self
+
+    def on(self, *, name: str | None = None, **conditions: Any) -> Reaction:
+        """Scripts what the model does for requests that meet these conditions (keywords:
+        emulator.testing.script.MATCH_KEYWORDS); see emulator.testing.script."""
+        return self._script.on(name=name, **conditions)
+
+    def model(self, pattern: str) -> ModelScript:
+        """Scripts a model (an id or a glob): how it fails, its pacing, what it supports."""
+        return self._script.model(pattern)
+
+    def _apply(self, documents: dict[str, SourceFile]) -> None:
+        self.app.scenario_source().add(documents=documents)
+
+    # The journal
+
+    @property
+    def requests(self) -> list[Exchange]:
+        """Every request to the Responses routes so far, oldest first."""
+        return list(self.app.journal)
+
+    @property
+    def last_request(self) -> Exchange:
+        entries = self.requests
+        if not entries:
+            raise AssertionError("the emulator has received no request")
+        return entries[-1]
+
+    def assert_called(self, times: int | None = None, **conditions: Any) -> list[Exchange]:
+        """Asserts create requests meeting the conditions (the keywords of `on`) were made: at
+        least once, or exactly `times`. Returns them. The failure shows every request and why
+        each one missed."""
+        spec = match_spec(dict(conditions))
+        found = report.matching(self.requests, spec)
+        if (times is None and not found) or (times is not None and len(found) != times):
+            raise AssertionError(report.called(self.requests, spec, conditions, times, len(found)))
+        return found
+
+    def assert_not_called(self, **conditions: Any) -> None:
+        self.assert_called(0, **conditions)
+
+    def assert_all_scenarios_used(self) -> None:
+        """Asserts every loaded and scripted scenario answered at least one request; the failure
+        names the unused ones and why each request missed them."""
+        scenarios = self.app.state.scenarios
+        loaded = scenarios.backend.scenarios.scenarios if scenarios is not None else []
+        used = {entry.scenario for entry in self.requests}
+        unused = [s for s in loaded if s.name not in used]
+        if unused:
+            raise AssertionError(report.unused(unused, self.requests))
+
+    def report(self) -> str:
+        """The journal, a line per request, with the near misses of unanswered ones."""
+        return report.journal(self.requests)
+
+    def reset(self) -> None:
+        """Forgets the requests seen and how far each scenario's turns have got."""
+        self.app.journal.clear()
+        if self.app.state.scenarios is not None:
+            self.app.state.scenarios.backend.counters.reset()
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+    def _keep(self, client: Any) -> Any:
+        self._clients.append(client)
+        return client
+
+    def _httpx_transport(self) -> httpx.BaseTransport | None:
+        return None
+
+    def _httpx2_transport(self) -> Any:
+        return None
+
+
+class InProcessEmulator(Emulator):
+    """The app in this process; clients reach it through ASGI, so no port is opened."""
+
+    base_url = "http://responses-emulator.test"
+
+    def __init__(self, app: EmulatorApp) -> None:
+        from starlette.testclient import TestClient
+
+        super().__init__(app)
+        self._portal_client = TestClient(app, base_url=self.base_url, raise_server_exceptions=False)
+        self._portal_client.__enter__()  # one event loop for the test, with the app's lifespan
+
+    def _httpx2_transport(self) -> Any:
+        return self._portal_client._transport
+
+    def _httpx_transport(self) -> httpx.BaseTransport:
+        from emulator.testing.transport import HttpxBridge
+
+        return HttpxBridge(self._portal_client._transport)
+
+    def close(self) -> None:
+        super().close()
+        self._portal_client.__exit__(None, None, None)
+
+
+class ServedEmulator(Emulator):
+    """An app served by real uvicorn (see emulator.testing.server)."""
+
+    def __init__(self, app: EmulatorApp, server: EmulatorServer) -> None:
+        super().__init__(app)
+        self.server = server
+        self.base_url = server.url
