@@ -110,6 +110,7 @@ class Planner:
             conversation=conversation,
             scenario=turn.scenario,
             misses=turn.misses,
+            call=call,
         )
         timing = turn.timing or timing
         if adjust is not None:
