@@ -27,6 +27,7 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "strict": (bool, "unknown request fields are 400s, not warnings"),
     "max_stored": (int, "stored responses kept, oldest evicted first (default %(default)s)"),
     "max_body_bytes": (int, "largest accepted body in bytes (default %(default)s)"),
+    "journal": (int, "requests kept in the journal, GET /_emulator/requests (default %(default)s; 0: none)"),
     "frozen_time": (float, "freeze the clock at this Unix time, for byte-identical runs"),
     "log_level": (str, "uvicorn's log level (default %(default)s)"),
     "timing": (str, "stream pacing: instant, realistic, or e.g. 'realistic,ttft_ms=800,tokens_per_second=20' "

@@ -10,6 +10,7 @@ import openai
 import pytest
 from orq_ai_sdk import Orq
 
+from emulator.engine.plan import response_error
 from tests.support import AUTH, LiveServer, assert_contract_stream, make_config, script_output
 
 MODEL = "openai/gpt-4o-mini"
@@ -143,13 +144,17 @@ def test_a_failure_mid_stream(scripted: Any, live: LiveServer, oai: openai.OpenA
         return [{"type": "message", "id": ids.prefixed("msg"), "status": "incomplete", "role": "assistant",
                  "content": [{"type": "output_text", "text": "The capital", "annotations": [], "logprobs": []}]}]  # fmt: skip
 
-    scripted(items, status="failed", error={"code": "server_error", "message": "The provider went away."})
+    scripted(items, status="failed", error=response_error("server_error", "The provider went away."))
     body = {"model": MODEL, "input": QUESTION, "stream": True}
     raw = httpx.post(f"{live.url}/v3/router/responses", json=body, headers=AUTH).content
     events = assert_contract_stream(raw).events
     assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
     assert events[-2]["error"]["code"] == events[-2]["code"] == "server_error"
-    assert events[-1]["response"]["error"] == {"code": "server_error", "message": "The provider went away."}
+    assert events[-1]["response"]["error"] == {
+        "code": "server_error",
+        "message": "The provider went away.",
+        "type": "server_error",
+    }
     # openai raises at the error event (any data with a top-level "error"), as with OpenAI itself.
     with pytest.raises(openai.APIError, match="The provider went away"):
         list(oai.responses.create(model=MODEL, input=QUESTION, stream=True))

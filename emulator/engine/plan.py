@@ -141,14 +141,14 @@ class Plan:
                 yield event
         error = self.response["error"]
         if self.response["status"] == "failed" and error is not None:
-            yield PlanEvent("error", error_event(error["code"], error["message"]), pending_delay)
+            yield PlanEvent("error", error_event(error), pending_delay)
             pending_delay = 0.0
         yield PlanEvent(self.terminal_type, {"response": self.response}, pending_delay)
 
     def cut(self, sent: int, *, completed_at: int | None, error: dict[str, str] | None = None) -> Plan:
         """The Plan as far as its first `sent` events went: what a client that went away saw,
         recorded as `incomplete` with reason `client_disconnected`; or, given an `error`
-        (`{code, message}`), what a stream that broke off sent, recorded as `failed`."""
+        (`response_error`), what a stream that broke off sent, recorded as `failed`."""
         added: set[int] = set()
         done: set[int] = set()
         deltas: dict[tuple[int, int], int] = {}
@@ -191,9 +191,24 @@ class Plan:
         return Plan(response, items, self.conversation, chunked=self.chunked)
 
 
-def error_event(code: str, message: str, error_type: str = "server_error") -> dict[str, Any]:
+# A failed response's error class, by its code (OpenAI's closed list); the rest are the request's.
+_ERROR_TYPES = {
+    "server_error": "server_error",
+    "vector_store_timeout": "server_error",
+    "rate_limit_exceeded": "rate_limit_error",
+}
+
+
+def response_error(code: str, message: str) -> dict[str, str]:
+    """A failed response's `error`: OpenAI's {code, message}, with the `type` the Vercel AI SDK
+    requires (as the HTTP error envelope has it)."""
+    return {"code": code, "message": message, "type": _ERROR_TYPES.get(code, "invalid_request_error")}
+
+
+def error_event(error: dict[str, str]) -> dict[str, Any]:
     """The in-stream `error` event's body in the hybrid shape every client reads (decision 6)."""
-    nested = {"type": error_type, "code": code, "message": message, "param": None}
+    code, message = error["code"], error["message"]
+    nested = {"type": error["type"], "code": code, "message": message, "param": None}
     return {"code": code, "message": message, "param": None, "error": nested}
 
 

@@ -30,7 +30,7 @@ from emulator.contract.errors import ApiError, Failure, method_not_allowed
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
 from emulator.engine.gateway import Gateway
-from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts
+from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts, response_error
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, parse_timing
@@ -366,7 +366,7 @@ class ResponsesRoutes:
         error = None
         if failure is not None:  # a bug after the headers went out: log it, record it, close
             bug = unexpected(scope["method"], scope["path"], failure)  # type: ignore[arg-type]
-            error = {"code": "server_error", "message": bug.message}
+            error = response_error("server_error", bug.message)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if answer.interrupted is not None:
             answer.interrupted(stream.sent, error)

@@ -23,7 +23,7 @@ from emulator.contract.echo import redact_variables
 from emulator.contract.errors import ApiError
 from emulator.engine import jsongen, tokens
 from emulator.engine.backend import Turn, message_spec, reasoning_spec
-from emulator.engine.plan import ItemPlan
+from emulator.engine.plan import ItemPlan, response_error
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
@@ -262,7 +262,7 @@ class TurnScript:
         status = spec.get("status", "completed")
         error = None
         if status == "failed":
-            error = {"code": spec["error"].get("code", "server_error"), "message": spec["error"]["message"]}
+            error = response_error(spec["error"].get("code", "server_error"), spec["error"]["message"])
         return Turn(
             items,
             status=status,

@@ -1,0 +1,251 @@
+"""The conformance matrix: every real client x operation x mode, held to the same expectations.
+
+Python clients (orq-ai-sdk, openai) run in this process; the Node clients (@orq-ai/node, openai,
+and the Vercel AI SDK) run tests/node/conformance.mjs, one process per client, against the same
+live emulator. Each cell turns what its client saw into one observation shape, so a single set of
+expectations covers all of them. The Node packages are pinned in tests/node/package-lock.json;
+`npm ci --prefix tests/node` installs them (.ci/run does, and fails without Node).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from orq_ai_sdk import Orq
+
+from emulator.app import create_app
+from emulator.testing import EmulatorServer, ServedEmulator
+from tests.support import make_config
+
+NODE_DIR = Path(__file__).parent / "node"
+SCENARIOS = Path(__file__).parent / "scenarios" / "conformance.yaml"
+MODEL = "openai/gpt-4o"
+HELLO = "Hello from the emulator."
+TOOLS = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
+
+PYTHON_CLIENTS = ("orq-py", "openai-py")
+NODE_CLIENTS = ("orq-node", "openai-node", "ai-sdk")
+OPERATIONS = ("text", "retrieve", "http_error", "failed", "tool_loop")
+MODES = ("json", "stream")
+NOT_OFFERED = {("ai-sdk", "retrieve")}  # the AI SDK has no way to fetch a stored response
+CELLS = [
+    (client, operation, mode)
+    for client in PYTHON_CLIENTS + NODE_CLIENTS
+    for operation in OPERATIONS
+    for mode in MODES
+    if (client, operation) not in NOT_OFFERED
+]
+
+Observation = dict[str, Any]
+
+
+def node_missing() -> str | None:
+    """Why the Node clients cannot run here, or None."""
+    if shutil.which("node") is None:
+        return "Node.js is not installed (the Node clients need Node 20 or newer)"
+    if not (NODE_DIR / "node_modules").is_dir():
+        return "the Node clients are not installed: run `npm ci --prefix tests/node`"
+    return None
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[ServedEmulator]:
+    app = create_app(make_config(scenarios=(str(SCENARIOS),)))
+    with EmulatorServer(app) as server:
+        yield ServedEmulator(app, server)
+
+
+@pytest.fixture(scope="module")
+def observe(emulator: ServedEmulator) -> Callable[[str, str, str], Observation]:
+    @cache
+    def node_results(client: str) -> dict[str, Observation]:
+        done = subprocess.run(
+            ["node", "conformance.mjs", client, emulator.base_url, emulator.api_key],
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def observation(client: str, operation: str, mode: str) -> Observation:
+        if client in NODE_CLIENTS:
+            if (why := node_missing()) is not None:
+                if os.environ.get("RESPONSES_EMULATOR_REQUIRE_NODE"):
+                    pytest.fail(why)
+                pytest.skip(why)
+            return node_results(client)[f"{operation}/{mode}"]
+        driver = OrqDriver(emulator) if client == "orq-py" else OpenAIDriver(emulator)
+        try:
+            return getattr(driver, operation)(mode)
+        except Exception as exc:
+            return thrown(exc)
+
+    return observation
+
+
+@pytest.mark.parametrize(("client", "operation", "mode"), CELLS, ids=["-".join(cell) for cell in CELLS])
+def test_cell(
+    observe: Callable[[str, str, str], Observation], client: str, operation: str, mode: str
+) -> None:
+    seen = observe(client, operation, mode)
+    assert "thrown" not in seen or operation == "http_error", seen
+    match operation:
+        case "text":
+            assert (seen["status"], seen["text"]) == ("completed", HELLO)
+            assert seen["id"].startswith("resp_")
+        case "retrieve":
+            assert seen["id"] == seen["created_id"] and seen["text"] == HELLO
+        case "http_error":
+            assert seen["thrown"]["status"] == 503, seen
+            assert "The model is overloaded." in seen["thrown"]["message"]
+        case "failed":
+            assert seen["status"] == "failed" and "The model crashed." in seen["error"], seen
+        case "tool_loop":
+            assert seen["call"] == {"name": "get_weather", "arguments": {"city": "Paris"}}
+            assert seen["text"] == "It is 18C in Paris."
+
+
+def test_every_request_of_every_client_met_the_contract(
+    observe: Callable[[str, str, str], Observation], emulator: ServedEmulator
+) -> None:
+    for client, operation, mode in CELLS:
+        if client not in NODE_CLIENTS or node_missing() is None:
+            observe(client, operation, mode)
+    entries = emulator.requests
+    assert entries
+    for entry in entries:
+        assert entry.warnings == (), entry.summary()
+        expected = 503 if entry.scenario == "overloaded" else 200
+        assert entry.status == expected, entry.summary()
+    agents = {entry.headers.get("user-agent", "").split("/")[0].split(" ")[0] for entry in entries}
+    assert {"speakeasy-sdk", "OpenAI"} <= agents, agents
+
+
+def thrown(exc: BaseException) -> Observation:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    return {"thrown": {"name": type(exc).__name__, "status": status, "message": str(exc)}}
+
+
+def text_of(output: list[Any]) -> str:
+    def field(item: Any, name: str) -> Any:
+        return item[name] if isinstance(item, dict) else getattr(item, name)
+
+    return "".join(
+        field(part, "text")
+        for item in output
+        if field(item, "type") == "message"
+        for part in field(item, "content")
+        if field(part, "type") == "output_text"
+    )
+
+
+class OpenAIDriver:
+    def __init__(self, emulator: ServedEmulator) -> None:
+        self.client = emulator.openai_client()
+
+    def create(self, mode: str, **body: Any) -> Any:
+        if mode == "json":
+            return self.client.responses.create(model=MODEL, **body)
+        with self.client.responses.stream(model=MODEL, **body) as stream:
+            return stream.get_final_response()
+
+    def text(self, mode: str) -> Observation:
+        r = self.create(mode, input="hello [openai-py]")
+        return {"id": r.id, "status": r.status, "text": r.output_text}
+
+    def retrieve(self, mode: str) -> Observation:
+        created = self.client.responses.create(model=MODEL, input="hello [openai-py]")
+        if mode == "json":
+            got = self.client.responses.retrieve(created.id)
+        else:
+            got = list(self.client.responses.retrieve(created.id, stream=True))[-1].response
+        return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
+
+    def http_error(self, mode: str) -> Observation:
+        self.create(mode, input="overloaded [openai-py]")
+        return {"thrown": None}
+
+    def failed(self, mode: str) -> Observation:
+        try:
+            r = self.create(mode, input="crash [openai-py]")
+        except openai.APIError as exc:  # a stream's error event is raised, as OpenAI's own is
+            return {"status": "failed", "error": str(exc), "via": "thrown"}
+        return {"status": r.status, "error": r.error.message if r.error else None}
+
+    def tool_loop(self, mode: str) -> Observation:
+        first = self.create(mode, input="weather in Paris? [openai-py]", tools=TOOLS)
+        call = next(item for item in first.output if item.type == "function_call")
+        result = {"type": "function_call_output", "call_id": call.call_id, "output": "18C"}
+        second = self.create(mode, input=[result], previous_response_id=first.id, tools=TOOLS)
+        return {
+            "call": {"name": call.name, "arguments": json.loads(call.arguments)},
+            "text": second.output_text,
+        }
+
+
+class OrqDriver:
+    def __init__(self, emulator: ServedEmulator) -> None:
+        self.client: Orq = emulator.orq_client()
+
+    def create(self, mode: str, **body: Any) -> Any:
+        if mode == "json":
+            return self.client.responses.create(model=MODEL, **body)
+        final = None
+        with self.client.responses.create(model=MODEL, stream=True, **body) as stream:
+            for wrapped in stream:
+                event = wrapped.data
+                if event.type == "error":
+                    raise RuntimeError(event.error.message)
+                if event.type in ("response.completed", "response.failed", "response.incomplete"):
+                    final = event.response
+        return final
+
+    def text(self, mode: str) -> Observation:
+        r = self.create(mode, input="hello [orq-py]")
+        return {"id": r.id, "status": r.status, "text": text_of(r.output)}
+
+    def retrieve(self, mode: str) -> Observation:
+        created = self.create(mode, input="hello [orq-py]")
+        got = self.client.responses.get(response_id=created.id)
+        return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
+
+    def http_error(self, mode: str) -> Observation:
+        self.create(mode, input="overloaded [orq-py]")
+        return {"thrown": None}
+
+    def failed(self, mode: str) -> Observation:
+        try:
+            r = self.create(mode, input="crash [orq-py]")
+        except RuntimeError as exc:
+            return {"status": "failed", "error": str(exc), "via": "thrown"}
+        return {"status": r.status, "error": r.error.message if r.error else None}
+
+    def tool_loop(self, mode: str) -> Observation:
+        asked: list[Any] = [{"role": "user", "content": "weather in Paris? [orq-py]"}]
+        first = self.create(mode, input=asked, tools=TOOLS)
+        call = next(item for item in first.output if dict(item)["type"] == "function_call")
+        call = dict(call)
+        result = {"type": "function_call_output", "call_id": call["call_id"], "output": "18C"}
+        second = self.create(mode, input=[*asked, call, result], tools=TOOLS)
+        return {
+            "call": {"name": call["name"], "arguments": json.loads(call["arguments"])},
+            "text": text_of(second.output),
+        }
