@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -103,7 +104,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         ),
         gateway=gateway,
     )
-    openapi_body = dumps(openapi.document())
+    openapi_body = _openapi_body()
 
     async def health(request: Request) -> Response:
         return Response(dumps({"status": "ok", "version": __version__}), media_type="application/json")
@@ -134,6 +135,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     app.state.store = store
     app.state.scenarios = scenarios
     return app
+
+
+@functools.cache
+def _openapi_body() -> bytes:
+    return dumps(openapi.document())
 
 
 def _watching(scenarios: ScenarioSource) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

@@ -11,6 +11,7 @@ check, since they are common and would otherwise push every such request onto th
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jsonschema_rs
@@ -24,13 +25,22 @@ def unknown_field(param: str) -> Failure:
     return Failure(param, f"{param} is not a field of the orq Responses API")
 
 
+@functools.cache
+def _compiled() -> tuple[frozenset[str], Any, Any]:
+    """The request schema's top-level fields and its two validators, compiled once per process
+    (they hold no state, so every app shares them)."""
+    schema = schemas.load(schemas.REQUEST)
+    return (
+        frozenset(schema["properties"]),
+        jsonschema_rs.validator_for(schema),
+        schemas.validator(schemas.REQUEST),
+    )
+
+
 class RequestValidator:
     def __init__(self, *, strict: bool = False) -> None:
-        schema = schemas.load(schemas.REQUEST)
         self.strict = strict
-        self._known = frozenset(schema["properties"])
-        self._fast = jsonschema_rs.validator_for(schema)
-        self._detailed = schemas.validator(schemas.REQUEST)
+        self._known, self._fast, self._detailed = _compiled()
 
     def check(self, body: Any) -> tuple[dict[str, Any], list[Failure]]:
         """Raise `ApiError` (400) for a body that breaks the contract; else return the body the

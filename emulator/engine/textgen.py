@@ -47,15 +47,24 @@ def _seeded(seed: int) -> Any:
     return hashlib.shake_128(seed.to_bytes(8, "big", signed=True))
 
 
+@functools.cache
+def _vocabulary(locale: str) -> tuple[list[tuple[str, ...]], ...]:
+    """Each lorem word's tokens as a reply's first word, a later sentence's first, and within a
+    sentence: built once per process (each new app, e.g. one per test, shares them)."""
+    words = Faker(locale).get_words_list()
+    return (
+        [tuple(tokenize(w.capitalize())) for w in words],
+        [tuple(tokenize(" " + w.capitalize())) for w in words],
+        [tuple(tokenize(" " + w)) for w in words],
+    )
+
+
 class TextGenerator:
     """Sentences of Faker's lorem words, with each word's tokens computed once."""
 
     def __init__(self, locale: str = "en_US") -> None:
-        words = Faker(locale).get_words_list()
-        self._opening = [tuple(tokenize(w.capitalize())) for w in words]  # the reply's first word
-        self._capital = [tuple(tokenize(" " + w.capitalize())) for w in words]  # later sentences' first
-        self._inner = [tuple(tokenize(" " + w)) for w in words]
-        self._count = len(words)
+        self._opening, self._capital, self._inner = _vocabulary(locale)
+        self._count = len(self._inner)
 
     def reply(self, stream: bytes) -> list[str]:
         """The tokens of one to four sentences of four to twelve words; "".join() is the text."""

@@ -15,6 +15,9 @@ class ClientDisconnected(Exception):
     """The client went away before sending its whole body; there is nobody to answer."""
 
 
+RAW_BODY_KEY = "emulator.body"
+
+
 async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
     headers = headers_of(scope)
     raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
@@ -42,6 +45,7 @@ async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
         if not message.get("more_body", False):
             break
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    scope[RAW_BODY_KEY] = body  # for the request journal, which parses it again only if read
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

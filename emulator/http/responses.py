@@ -35,7 +35,7 @@ from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, parse_timing
 from emulator.http.auth import BearerCheck
-from emulator.http.body import ClientDisconnected, read_json
+from emulator.http.body import RAW_BODY_KEY, ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import headers_of
 from emulator.render import json as render_json
@@ -51,9 +51,7 @@ TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 
 Trace = tuple[str, str]  # (trace id, span id) for the x-orq-trace-* headers
-# What a create request leaves in its scope for the journal: its parsed body, then its Plan.
-BODY_KEY = "emulator.body"
-PLAN_KEY = "emulator.plan"
+PLAN_KEY = "emulator.plan"  # a create request's Plan, left in its scope for the journal
 
 
 class HeaderMap(Mapping[str, str]):
@@ -137,9 +135,7 @@ class ResponsesAPI:
         self.gateway = gateway  # with a models catalogue: retries and fallbacks (decision 9)
 
     async def create(self, scope: Scope, receive: Receive) -> Answer:
-        raw = await read_json(scope, receive, self.max_body_bytes)
-        scope[BODY_KEY] = raw
-        body, warnings = self.validator.check(raw)
+        body, warnings = self.validator.check(await read_json(scope, receive, self.max_body_bytes))
         adjust, reasoning = self._settings(scope)
         headers = HeaderMap(scope)
         extra: Headers = []
@@ -372,41 +368,34 @@ class ResponsesRoutes:
             answer.interrupted(stream.sent, error)
 
     def _record(self, scope: Scope, *, answer: Answer | None = None, error: ApiError | None = None) -> None:
+        """Adds the request to the journal: references only, see emulator.state.journal."""
         journal = self.journal
         if not journal.enabled:
             return
         plan: Plan | None = scope.get(PLAN_KEY)
-        call = plan.call if plan is not None else None
-        body = scope.get(BODY_KEY)
-        response_id = (
-            plan.response["id"] if plan is not None else scope.get("path_params", {}).get("response_id")
-        )
-        if error is not None:
-            problem = {"code": error.code, "message": error.message, "param": error.param}
-            misses = plan.misses if plan is not None else getattr(error, "misses", ())
+        raw = scope.get(RAW_BODY_KEY)
+        history = plan.call.history if plan is not None and plan.call is not None else None
+        if plan is not None:
+            response_id, scenario, misses = plan.response["id"], plan.scenario, plan.misses
         else:
-            problem, misses = None, plan.misses if plan is not None else ()
+            response_id = scope.get("path_params", {}).get("response_id")
+            scenario = error.headers.get(SCENARIO_HEADER) if error is not None else None
+            misses = error.misses if error is not None else ()
         journal.record(
-            at=self.api.clock.now(),
-            method=scope["method"],
-            path=scope["path"],
-            query=scope["query_string"].decode("latin-1"),
-            headers=headers_of(scope),
-            body=body,
-            status=error.status if error is not None else 200,
-            stream=isinstance(answer, StreamAnswer)
-            or (isinstance(body, dict) and body.get("stream") is True),
-            response_id=response_id,
-            scenario=plan.scenario
-            if plan is not None
-            else error.headers.get(SCENARIO_HEADER)
-            if error
-            else None,
-            misses=misses,
-            error=problem,
-            warnings=tuple(w.message for w in answer.warnings) if answer is not None else (),
-            history=call.history if call is not None else None,
-            input_items=tuple(call.input_items) if call is not None else (),
+            self.api.clock.now(),
+            scope["method"],
+            scope["path"],
+            scope["query_string"],
+            headers_of(scope),
+            raw,
+            error.status if error is not None else 200,
+            isinstance(answer, StreamAnswer),
+            response_id,
+            scenario,
+            misses,
+            error,
+            answer.warnings if answer is not None else (),
+            history,
         )
 
     def _route(self, scope: Scope) -> Handler | None:

@@ -101,13 +101,17 @@ class ScenarioBackend:
                 self.counters.give_back(session, scenario.name)
                 misses.append((scenario, ["it has used all its turns (after: fall_through)"]))
                 continue
-            turn = script.render(view, scenario.name, timing or call.timing)
+            try:
+                turn = script.render(view, scenario.name, timing or call.timing)
+            except ApiError as error:  # an http_error turn: the journal still says what missed
+                error.misses = _missed(misses)
+                raise
             turn.timing = turn.timing or timing  # the turn's own, else the model's
             if misses:
                 turn.misses = _missed(misses)
             return turn
         if self.strict:
-            raise NoScenarioMatched(_closest(misses), _missed(misses))
+            raise ApiError(400, "no_scenario_matched", _closest(misses), misses=_missed(misses))
         if profile is not None and not profile.reasoning and "reasoning" in call.request:
             call = replace(call, request={k: v for k, v in call.request.items() if k != "reasoning"})
         turn = self.fallback.turn(call)
@@ -115,14 +119,6 @@ class ScenarioBackend:
             turn.timing = timing
         turn.misses = _missed(misses)
         return turn
-
-
-class NoScenarioMatched(ApiError):
-    """Strict mode's 400, carrying why each scenario missed (for the request journal)."""
-
-    def __init__(self, message: str, misses: tuple[Miss, ...]) -> None:
-        super().__init__(400, "no_scenario_matched", message)
-        self.misses = misses
 
 
 def _missed(misses: list[tuple[Scenario, list[str]]]) -> tuple[Miss, ...]:

@@ -1,28 +1,33 @@
 """The request journal: every request to the Responses routes, what it was answered with, and why.
 
 Tests assert on it (`emulator.testing`), and `GET /_emulator/requests` serves it to clients in
-other languages. It is bounded (oldest out first) and never holds a secret: the bearer key and
-the values of secret `variables` are replaced by a marker before an entry is kept.
+other languages. It is bounded (oldest out first) and never gives out a secret: the values of
+secret `variables` are replaced by a marker before an entry is kept, and the key headers
+(Authorization...) whenever an entry is read.
 
-Recording costs one small object per request on the hot path; everything a reader wants beyond
-that (the JSON form, the near misses of scenarios) is worked out when asked.
+Recording sits on every request's path, so it keeps references only (the body's raw bytes, the
+request's header map, the answer's parts) in one tuple; each entry becomes an `Exchange` (body
+parsed, headers decoded and redacted) only when the journal is read.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from emulator.clock import FrozenClock
 from emulator.contract.echo import REDACTED, normalise_input, redact_variables
+from emulator.contract.errors import ApiError
 from emulator.engine.backend import Call, Miss
 from emulator.engine.timing import PROFILES
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation
 
-SECRET_HEADERS = frozenset(("authorization", "cookie", "x-api-key", "api-key"))
+SECRET_HEADERS = frozenset((b"authorization", b"cookie", b"x-api-key", b"api-key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,32 +40,28 @@ class Exchange:
     path: str
     query: str
     headers: Mapping[str, str]  # lower-case names; secrets redacted
-    body: Any  # the parsed JSON body (secret variables redacted); None when there was none
+    body: Any  # the parsed JSON body (secret variables redacted); None when there was none or not JSON
     status: int
     stream: bool = False
     response_id: str | None = None
     scenario: str | None = None  # the scenario that answered, if any
     misses: tuple[Miss, ...] = ()  # the scenarios tried before it, or all of them when none did
     error: Mapping[str, Any] | None = None  # {code, message, param} of an error answer
-    warnings: tuple[str, ...] = field(default=())  # contract warnings (unknown fields...)
-    # A create request as its backend saw it: the conversation so far, and the input as typed items.
-    history: Conversation | None = None
-    input_items: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()  # contract warnings (unknown fields...)
+    history: Conversation | None = None  # a planned create request's conversation so far
 
     def call(self) -> Call | None:
         """The create request as a scenario's conditions look at it; None if it was not a valid
         create request. One answered by an error before its Plan was made (a scenario's
-        http_error, a gateway failure) is read from its body, as a first turn."""
+        http_error, a gateway failure) counts as a first turn."""
         body = self.body
         if self.method != "POST" or not isinstance(body, dict) or "model" not in body:
             return None
-        history, items = self.history, list(self.input_items)
-        if history is None:
-            try:
-                items = normalise_input(body.get("input"), IdSource(0, FrozenClock()))
-            except (AttributeError, KeyError, TypeError):
-                return None
-            history = Conversation()
+        try:  # the ids of input items without one are made up: no condition looks at them
+            items = normalise_input(body.get("input"), IdSource(0, FrozenClock()))
+        except (AttributeError, KeyError, TypeError):
+            return None
+        history = self.history if self.history is not None else Conversation()
         return Call(body, self.headers, history, b"", items, PROFILES["instant"])
 
     @property
@@ -110,40 +111,95 @@ class Exchange:
 
 class Journal:
     def __init__(self, cap: int = 1000) -> None:
-        self._entries: deque[Exchange] = deque(maxlen=max(cap, 1))
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(cap, 1))
         self.enabled = cap > 0
         self._count = 0
 
-    def record(self, **fields: Any) -> None:
-        if not self.enabled:
-            return
-        fields["headers"] = _redacted_headers(fields["headers"])
-        body = fields.get("body")
-        if isinstance(body, dict) and isinstance(body.get("variables"), dict):
-            fields["body"] = {**body, "variables": redact_variables(body["variables"])}
-        self._entries.append(Exchange(index=self._count, **fields))
+    def record(
+        self,
+        at: float,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: Mapping[bytes, bytes],
+        body: bytes | None,
+        status: int,
+        stream: bool,
+        response_id: str | None,
+        scenario: str | None,
+        misses: tuple[Miss, ...],
+        error: ApiError | None,
+        warnings: Sequence[Any],  # Failure objects (their .message)
+        history: Conversation | None,
+    ) -> None:
+        if body is not None and b'"variables"' in body:
+            body = _without_secrets(body)
+        self._entries.append((
+            self._count, at, method, path, query, headers, body, status, stream, response_id,
+            scenario, misses, error, warnings, history,
+        ))  # fmt: skip
         self._count += 1
 
     def clear(self) -> None:
         self._entries.clear()
 
     def __iter__(self) -> Iterator[Exchange]:
-        return iter(list(self._entries))
+        return iter([_exchange(*entry) for entry in list(self._entries)])
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-def _redacted_headers(raw: Mapping[bytes, bytes]) -> dict[str, str]:
-    headers = {}
-    for name, value in raw.items():
-        key = name.decode("latin-1")
-        if key in SECRET_HEADERS:
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            headers[key] = f"{scheme} {REDACTED}" if rest else REDACTED
-        else:
-            headers[key] = value.decode("latin-1")
-    return headers
+def _exchange(
+    index: int, at: float, method: str, path: str, query: bytes, headers: Mapping[bytes, bytes],
+    body: bytes | None, status: int, stream: bool, response_id: str | None, scenario: str | None,
+    misses: tuple[Miss, ...], error: ApiError | None, warnings: Sequence[Any], history: Conversation | None,
+) -> Exchange:  # fmt: skip
+    parsed = _parsed(body)
+    return Exchange(
+        index=index,
+        at=at,
+        method=method,
+        path=path,
+        query=query.decode("latin-1"),
+        headers={
+            k.decode("latin-1"): (_redacted(v) if k in SECRET_HEADERS else v).decode("latin-1")
+            for k, v in headers.items()
+        },
+        body=parsed,
+        status=status,
+        stream=stream or (isinstance(parsed, dict) and parsed.get("stream") is True),
+        response_id=response_id,
+        scenario=scenario,
+        misses=misses,
+        error={"code": error.code, "message": error.message, "param": error.param} if error else None,
+        warnings=tuple(w.message for w in warnings),
+        history=history,
+    )
+
+
+def _parsed(body: bytes | None) -> Any:
+    if body is None:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _without_secrets(body: bytes) -> bytes:
+    """The body with its secret variables' values replaced by the marker (kept as sent otherwise)."""
+    parsed = _parsed(body)
+    if isinstance(parsed, dict) and isinstance(parsed.get("variables"), dict):
+        return orjson.dumps({**parsed, "variables": redact_variables(parsed["variables"])})
+    return body
+
+
+def _redacted(value: bytes) -> bytes:
+    """A secret header's value replaced by the marker, keeping its scheme ("Bearer [REDACTED]")."""
+    scheme, _, rest = value.partition(b" ")
+    marker = REDACTED.encode()
+    return scheme + b" " + marker if rest else marker
 
 
 def last_user_text(body: Any) -> str:
