@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -249,3 +250,11 @@ class OrqDriver:
             "call": {"name": call["name"], "arguments": json.loads(call["arguments"])},
             "text": text_of(second.output),
         }
+
+
+def test_without_node_the_node_cells_skip_saying_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert node_missing() == "Node.js is not installed (the Node clients need Node 20 or newer)"
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/node")
+    monkeypatch.setattr(sys.modules[__name__], "NODE_DIR", tmp_path)
+    assert node_missing() == "the Node clients are not installed: run `npm ci --prefix tests/node`"
