@@ -62,9 +62,24 @@ def test_in_process_fixture_reaches_the_app_through_asgi_only(pytester: pytest.P
 
         def test_fresh_per_test(responses_emulator):
             assert responses_emulator.requests == []
+
+        @pytest.mark.anyio
+        async def test_async_clients(responses_emulator):
+            responses_emulator.on(message="ping").reply("pong")
+            async with responses_emulator.async_openai_client() as client:
+                answer = await client.responses.create(model="openai/gpt-4o", input="ping")
+                events = [e.type async for e in await client.responses.create(model="openai/gpt-4o", input="ping", stream=True)]
+            assert answer.output_text == "pong" and events[-1] == "response.completed"
+            async with responses_emulator.async_httpx_client() as http:
+                got = await http.get(f"/v3/router/responses/{answer.id}")
+            assert got.json()["id"] == answer.id
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
         """,
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_the_fluent_tool_loop_through_each_sdk_and_mode(pytester: pytest.Pytester) -> None:

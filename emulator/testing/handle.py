@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 class Emulator:
+    """What the fixtures give a test; see the module docstring and docs/testing.md."""
+
     base_url: str
 
     def __init__(self, app: EmulatorApp) -> None:
@@ -81,6 +83,26 @@ class Emulator:
         if transport is not None:
             options.setdefault("transport", transport)
         return self._keep(httpx.Client(base_url=self.base_url, **options))
+
+    def async_openai_client(self, **options: Any) -> openai.AsyncOpenAI:
+        """An async OpenAI SDK client (in process: ASGI on the caller's event loop); close it
+        with `await client.close()` or `async with`."""
+        import openai
+
+        options.setdefault("max_retries", 0)
+        if self._in_process:
+            import httpx2
+
+            transport = httpx2.ASGITransport(app=self.app)
+            options.setdefault("http_client", httpx2.AsyncClient(transport=transport))
+        return openai.AsyncOpenAI(api_key=self.api_key, base_url=self.openai_base_url, **options)
+
+    def async_httpx_client(self, **options: Any) -> httpx.AsyncClient:
+        """An async httpx client with this emulator's base URL and key (in process: ASGI)."""
+        options.setdefault("headers", self.auth_headers)
+        if self._in_process:
+            options.setdefault("transport", httpx.ASGITransport(app=self.app))
+        return httpx.AsyncClient(base_url=self.base_url, **options)
 
     # Scripting
 
@@ -167,6 +189,8 @@ class Emulator:
         self._clients.append(client)
         return client
 
+    _in_process = False
+
     def _httpx_transport(self) -> httpx.BaseTransport | None:
         return None
 
@@ -178,6 +202,7 @@ class InProcessEmulator(Emulator):
     """The app in this process; clients reach it through ASGI, so no port is opened."""
 
     base_url = "http://responses-emulator.test"
+    _in_process = True
 
     def __init__(self, app: EmulatorApp) -> None:
         from starlette.testclient import TestClient
