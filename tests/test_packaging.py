@@ -33,6 +33,7 @@ def test_wheel_contains_the_schemas(tmp_path: Path) -> None:
         assert f"emulator/_data/schemas/{schema.name}" in names
     assert any(n.startswith("emulator/_data/scenarios/") for n in names)
     assert "emulator/app.py" in names
+    assert {"emulator/pytest_plugin.py", "emulator/testing/handle.py", "emulator/testing/script.py"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "responses-emulator = emulator.cli:main" in text
