@@ -18,6 +18,7 @@ report gets a section with every request the emulator received and the near miss
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,8 @@ def responses_emulator_config(request: pytest.FixtureRequest, pytestconfig: pyte
 @pytest.fixture
 def responses_emulator(responses_emulator_config: Config) -> Iterator[InProcessEmulator]:
     """A fresh emulator in this process, reached through ASGI (no port)."""
-    emulator = InProcessEmulator(create_app(responses_emulator_config))
-    try:
+    with closing(InProcessEmulator(create_app(responses_emulator_config))) as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @pytest.fixture(scope="session")
@@ -135,11 +133,8 @@ def responses_emulator_server(
     """A fresh emulator on a real port: this session's server, serving a new app for this test."""
     app = create_app(responses_emulator_config)
     _responses_emulator_uvicorn.serve_app(app)
-    emulator = ServedEmulator(app, _responses_emulator_uvicorn)
-    try:
+    with closing(ServedEmulator(app, _responses_emulator_uvicorn)) as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @pytest.fixture(scope="session")
@@ -148,12 +143,8 @@ def responses_emulator_session_server(pytestconfig: pytest.Config) -> Iterator[S
     for session-wide fixtures such as a dev server pointed at it. Tests share its scenarios and
     journal; `reset()` forgets the requests and sequence counts."""
     app = create_app(base_config(pytestconfig))
-    with EmulatorServer(app) as server:
-        emulator = ServedEmulator(app, server)
-        try:
-            yield emulator
-        finally:
-            emulator.close()
+    with EmulatorServer(app) as server, closing(ServedEmulator(app, server)) as emulator:
+        yield emulator
 
 
 @pytest.hookimpl(wrapper=True)

@@ -158,7 +158,35 @@ def text_of(output: list[Any]) -> str:
     )
 
 
-class OpenAIDriver:
+class Driver:
+    """The operations every Python client runs alike, given its `create` (JSON or stream)."""
+
+    tag: str
+    stream_error: type[Exception]  # what `create` raises at a stream's error event
+
+    def create(self, mode: str, **body: Any) -> Any:
+        raise NotImplementedError
+
+    def text(self, mode: str) -> Observation:
+        r = self.create(mode, input=f"hello [{self.tag}]")
+        return {"id": r.id, "status": r.status, "text": text_of(r.output)}
+
+    def http_error(self, mode: str) -> Observation:
+        self.create(mode, input=f"overloaded [{self.tag}]")
+        return {"thrown": None}
+
+    def failed(self, mode: str) -> Observation:
+        try:
+            r = self.create(mode, input=f"crash [{self.tag}]")
+        except self.stream_error as exc:
+            return {"status": "failed", "error": str(exc), "via": "thrown"}
+        return {"status": r.status, "error": r.error.message if r.error else None}
+
+
+class OpenAIDriver(Driver):
+    tag = "openai-py"
+    stream_error = openai.APIError  # raised at the error event, as with OpenAI itself
+
     def __init__(self, emulator: ServedEmulator) -> None:
         self.client = emulator.openai_client()
 
@@ -168,10 +196,6 @@ class OpenAIDriver:
         with self.client.responses.stream(model=MODEL, **body) as stream:
             return stream.get_final_response()
 
-    def text(self, mode: str) -> Observation:
-        r = self.create(mode, input="hello [openai-py]")
-        return {"id": r.id, "status": r.status, "text": r.output_text}
-
     def retrieve(self, mode: str) -> Observation:
         created = self.client.responses.create(model=MODEL, input="hello [openai-py]")
         if mode == "json":
@@ -179,17 +203,6 @@ class OpenAIDriver:
         else:
             got = list(self.client.responses.retrieve(created.id, stream=True))[-1].response
         return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
-
-    def http_error(self, mode: str) -> Observation:
-        self.create(mode, input="overloaded [openai-py]")
-        return {"thrown": None}
-
-    def failed(self, mode: str) -> Observation:
-        try:
-            r = self.create(mode, input="crash [openai-py]")
-        except openai.APIError as exc:  # a stream's error event is raised, as OpenAI's own is
-            return {"status": "failed", "error": str(exc), "via": "thrown"}
-        return {"status": r.status, "error": r.error.message if r.error else None}
 
     def tool_loop(self, mode: str) -> Observation:
         first = self.create(mode, input="weather in Paris? [openai-py]", tools=TOOLS)
@@ -202,7 +215,10 @@ class OpenAIDriver:
         }
 
 
-class OrqDriver:
+class OrqDriver(Driver):
+    tag = "orq-py"
+    stream_error = RuntimeError  # raised by create at the error event
+
     def __init__(self, emulator: ServedEmulator) -> None:
         self.client: Orq = emulator.orq_client()
 
@@ -219,31 +235,15 @@ class OrqDriver:
                     final = event.response
         return final
 
-    def text(self, mode: str) -> Observation:
-        r = self.create(mode, input="hello [orq-py]")
-        return {"id": r.id, "status": r.status, "text": text_of(r.output)}
-
     def retrieve(self, mode: str) -> Observation:
         created = self.create(mode, input="hello [orq-py]")
         got = self.client.responses.get(response_id=created.id)
         return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
 
-    def http_error(self, mode: str) -> Observation:
-        self.create(mode, input="overloaded [orq-py]")
-        return {"thrown": None}
-
-    def failed(self, mode: str) -> Observation:
-        try:
-            r = self.create(mode, input="crash [orq-py]")
-        except RuntimeError as exc:
-            return {"status": "failed", "error": str(exc), "via": "thrown"}
-        return {"status": r.status, "error": r.error.message if r.error else None}
-
     def tool_loop(self, mode: str) -> Observation:
         asked: list[Any] = [{"role": "user", "content": "weather in Paris? [orq-py]"}]
         first = self.create(mode, input=asked, tools=TOOLS)
-        call = next(item for item in first.output if dict(item)["type"] == "function_call")
-        call = dict(call)
+        call = dict(next(item for item in first.output if dict(item)["type"] == "function_call"))
         result = {"type": "function_call_output", "call_id": call["call_id"], "output": "18C"}
         second = self.create(mode, input=[*asked, call, result], tools=TOOLS)
         return {

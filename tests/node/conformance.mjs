@@ -41,6 +41,25 @@ function thrown(error) {
   };
 }
 
+// The error operations of a client whose `create(body, mode)` resolves to a response object
+// (or throws at a stream's error event, as the OpenAI SDKs do).
+function errorOperations(tag, create) {
+  return {
+    async http_error(mode) {
+      await create({ model: MODEL, input: `overloaded [${tag}]` }, mode);
+      return { thrown: null };
+    },
+    async failed(mode) {
+      try {
+        const r = await create({ model: MODEL, input: `crash [${tag}]` }, mode);
+        return { status: r.status, error: r.error?.message ?? null };
+      } catch (error) {
+        return { status: "failed", error: error.message, via: "thrown" };
+      }
+    },
+  };
+}
+
 // ---- openai (Node) ----
 function openaiDriver() {
   const openai = new OpenAI({ apiKey, baseURL: `${baseUrl}/v3/router`, maxRetries: 0 });
@@ -70,18 +89,7 @@ function openaiDriver() {
       for await (const event of replay) last = event;
       return { id: last.response.id, created_id: created.id, text: textOf(last.response.output) };
     },
-    async http_error(mode) {
-      await create({ model: MODEL, input: "overloaded [openai-node]" }, mode);
-      return { thrown: null };
-    },
-    async failed(mode) {
-      try {
-        const r = await create({ model: MODEL, input: "crash [openai-node]" }, mode);
-        return { status: r.status, error: r.error?.message ?? null };
-      } catch (error) {
-        return { status: "failed", error: error.message, via: "thrown" };
-      }
-    },
+    ...errorOperations("openai-node", create),
     async tool_loop(mode) {
       const first = await create({ model: MODEL, input: "weather in Paris? [openai-node]", tools: TOOLS }, mode);
       const call = first.output.find((item) => item.type === "function_call");
@@ -129,18 +137,7 @@ function orqDriver() {
       const got = await orq.responses.get({ responseId: created.id });
       return { id: got.id, created_id: created.id, text: textOf(got.output) };
     },
-    async http_error(mode) {
-      await create({ model: MODEL, input: "overloaded [orq-node]" }, mode);
-      return { thrown: null };
-    },
-    async failed(mode) {
-      try {
-        const r = await create({ model: MODEL, input: "crash [orq-node]" }, mode);
-        return { status: r.status, error: r.error?.message ?? null };
-      } catch (error) {
-        return { status: "failed", error: error.message, via: "thrown" };
-      }
-    },
+    ...errorOperations("orq-node", create),
     async tool_loop(mode) {
       const asked = [{ role: "user", content: "weather in Paris? [orq-node]" }];
       const first = await create({ model: MODEL, input: asked, tools: TOOLS }, mode);
