@@ -407,3 +407,30 @@ def test_under_xdist_each_worker_has_its_own_server(pytester: pytest.Pytester) -
     result.assert_outcomes(passed=7)
     ports = set(re.findall(r"PORT (\d+)", result.stdout.str()))  # -rA shows each test's output
     assert len(ports) == 2, ports
+
+
+def test_overriding_the_config_fixture_changes_every_emulator(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import dataclasses
+        import pytest
+
+        @pytest.fixture
+        def responses_emulator_config(responses_emulator_config):
+            return dataclasses.replace(responses_emulator_config, seed=42, api_keys=("team-key",))
+        """
+    )
+    result = run(
+        pytester,
+        """
+        def test_in_process(responses_emulator):
+            assert (responses_emulator.config.seed, responses_emulator.api_key) == (42, "team-key")
+            assert responses_emulator.openai_client().responses.create(model="openai/gpt-4o", input="x").status == "completed"
+
+        def test_served(responses_emulator_server):
+            assert responses_emulator_server.config.seed == 42
+            with responses_emulator_server.httpx_client(headers={"Authorization": "Bearer emulator-dev-key"}) as http:
+                assert http.post("/v3/router/responses", json={"model": "openai/gpt-4o", "input": "x"}).status_code == 401
+        """,
+    )
+    result.assert_outcomes(passed=2)
