@@ -25,6 +25,7 @@ from emulator.contract.errors import ApiError
 from emulator.engine.backend import Call, Miss
 from emulator.engine.timing import PROFILES
 from emulator.ids import IdSource
+from emulator.scenarios.matching import content_text
 from emulator.state.responses import Conversation
 
 SECRET_HEADERS = frozenset((b"authorization", b"cookie", b"x-api-key", b"api-key"))
@@ -203,7 +204,8 @@ def _redacted(value: bytes) -> bytes:
 
 
 def last_user_text(body: Any) -> str:
-    """The text of a create body's last user message (or its string input)."""
+    """The text of a create body's last user message (or its string input), read as the
+    scenarios' `last_user_message` reads it, from a body that may not be valid."""
     if not isinstance(body, dict):
         return ""
     given = body.get("input")
@@ -213,10 +215,7 @@ def last_user_text(body: Any) -> str:
         for item in reversed(given):
             if isinstance(item, dict) and item.get("role") == "user":
                 content = item.get("content")
-                if isinstance(content, str):
-                    return content
-                if isinstance(content, list):
-                    return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+                return content_text(content) if isinstance(content, str | list) else ""
     return ""
 
 
