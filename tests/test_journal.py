@@ -75,12 +75,16 @@ def test_it_never_gives_out_a_secret(client: TestClient) -> None:
         "input": "Hi {{name}}",
         "variables": {"name": "Ada", "token": {"secret": True, "value": "sk-very-secret"}},
     }
-    client.post("/v3/router/responses", json=body, headers={"x-api-key": "another-secret"})
+    secrets = {"x-api-key": "another-secret", "api-key": "azure-style-secret", "cookie": "session=cookie-secret"}
+    client.post("/v3/router/responses", json=body, headers=secrets)
     raw = client.get("/_emulator/requests").text
-    assert "sk-very-secret" not in raw and "emulator-dev-key" not in raw and "another-secret" not in raw
+    for secret in ("sk-very-secret", "emulator-dev-key", "another-secret", "azure-style-secret", "cookie-secret"):
+        assert secret not in raw
     (entry,) = entries(client)
     assert entry["headers"]["authorization"] == "Bearer [REDACTED]"
     assert entry["headers"]["x-api-key"] == "[REDACTED]"
+    assert entry["headers"]["api-key"] == "[REDACTED]"
+    assert entry["headers"]["cookie"] == "[REDACTED]"
     assert entry["body"]["variables"] == {"name": "Ada", "token": {"secret": True, "value": "[REDACTED]"}}
     assert repr(list(client.app.journal)).count("sk-very-secret") == 0
 

@@ -122,7 +122,10 @@ def test_a_plan_cut_anywhere_is_a_sound_incomplete_response(request_: dict[str, 
         assert all(item["status"] in ("incomplete", "completed") for item in response["output"])
         replay = [{"type": e.type, "sequence_number": n, **e.data} for n, e in enumerate(cut.events())]
         assert stream_problems(replay) == []
-        assert response["usage"]["output_tokens"] <= plan.response["usage"]["output_tokens"]
+        usage = response["usage"]
+        assert usage["output_tokens"] <= plan.response["usage"]["output_tokens"]
+        assert usage["input_tokens"] == plan.response["usage"]["input_tokens"]
+        assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     assert plan.cut(0, completed_at=None).response["output"] == []
 
 

@@ -309,6 +309,8 @@ def test_client_disconnect_stops_the_stream_and_is_recorded(paced: LiveServer) -
     partial = stored["output"][0]["content"][0]["text"]
     assert partial.startswith(received) and full_text.startswith(partial) and len(partial) < len(full_text)
     assert 0 < stored["usage"]["output_tokens"] < len(full_text.split())
+    usage = stored["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     schemas.validator(schemas.RESPONSE).validate(stored)
     replayed = assert_contract_stream(
         httpx.get(f"{paced.url}{URL}/{response_id}?stream=true", headers=AUTH).content

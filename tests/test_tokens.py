@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from emulator.engine import tokens
 
@@ -29,3 +32,19 @@ def test_items_count_text_and_overhead() -> None:
     assert tokens.count_items([message]) == tokens.ITEM_OVERHEAD + 4
     call = {"type": "function_call", "name": "f", "arguments": "{}"}
     assert tokens.count_items([call]) == tokens.ITEM_OVERHEAD + 1 + 2
+
+
+def test_input_tokens_count_the_instructions_and_the_tools(client: TestClient) -> None:
+    """The README promises both; the expected counts are worked out by hand from its token rule."""
+
+    def input_tokens(**extra: Any) -> int:
+        reply = client.post("/v3/router/responses", json={"model": "openai/gpt-4o", "input": "Hi.", **extra})
+        assert reply.status_code == 200, reply.text
+        return reply.json()["usage"]["input_tokens"]
+
+    assert input_tokens() == 3 + 2  # one item's overhead, then "Hi" "."
+    assert input_tokens(instructions="Be brief.") == 5 + 3  # "Be" " brief" "."
+    # The tools as compact JSON: [ { " type " : " functi on " , " name " : " f " , " parame ters " : { } } ]
+    tool = {"type": "function", "name": "f", "parameters": {}}
+    assert input_tokens(tools=[tool]) == 5 + 28
+    assert input_tokens(instructions="Be brief.", tools=[tool]) == 5 + 3 + 28
