@@ -271,3 +271,33 @@ def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(
         assert any("POST /v3/router/responses" in r.getMessage() and r.exc_info for r in caplog.records)
         monkeypatch.setattr(planner, "plan", real_plan)
         assert c.post("/v3/router/responses", json=body()).status_code == 200
+
+
+def test_error_bodies_parse_in_both_sdks_error_models(client: TestClient) -> None:
+    """A sample of every status the emulator answers with, read by the orq SDK's error model
+    (`APIErrorResponseData`) and OpenAI's (`ErrorObject`, what its errors read from "error")."""
+    from openai.types import ErrorObject
+    from orq_ai_sdk.models import APIErrorResponseData
+
+    url = "/v3/router/responses"
+    samples = {
+        400: client.post(url, json=body(temperature=9, top_p=7)),  # two failures: `failures` listed
+        401: client.post(url, json=OK, headers={"Authorization": "Bearer wrong"}),
+        404: client.get(f"{url}/resp_missing"),
+        405: client.delete(url),
+        413: TestClient(create_app(make_config(max_body_bytes=10)), headers=AUTH).post(url, json=OK),
+        415: client.post(url, content=b"x", headers={"content-type": "text/plain"}),
+    }
+    for status, reply in samples.items():
+        assert reply.status_code == status
+        sent = reply.json()
+        orq = APIErrorResponseData.model_validate(sent).error
+        oai = ErrorObject.model_validate(sent["error"])
+        for parsed in (orq, oai):
+            assert (parsed.message, parsed.code, parsed.param) == (
+                sent["error"]["message"],
+                sent["error"]["code"],
+                sent["error"]["param"],
+            )
+        assert oai.type == sent["error"]["type"]
+    assert len(samples[400].json()["error"]["failures"]) == 2

@@ -20,20 +20,28 @@ from orq_ai_sdk import Orq
 from emulator.config import DEV_API_KEY, Config
 
 HI = {"model": "openai/gpt-4o", "input": "hi"}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextmanager
-def serve(*flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """Runs `responses-emulator serve --port 0 ...`; yields (base URL, banner)."""
+def serve(
+    *flags: str, env: dict[str, str] | None = None, errors: list[str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """Runs `responses-emulator serve --port 0 ...`; yields (base URL, banner). Both pipes are
+    read by threads, so no read can hang the suite; `errors` collects what it logs to stderr."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        cwd=ROOT,
     )
     lines: queue.Queue[str] = queue.Queue()
+    logged = errors if errors is not None else []
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    reader = threading.Thread(target=lambda: [logged.append(line) for line in proc.stderr], daemon=True)
+    reader.start()
     try:
         banner, deadline = "", time.monotonic() + 20
         while "OpenAPI:" not in banner:
@@ -47,6 +55,7 @@ def serve(*flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
         proc.terminate()
         # uvicorn shuts down cleanly, then re-raises SIGTERM, as servers conventionally do
         assert proc.wait(10) in (0, -signal.SIGTERM)
+        reader.join(10)
 
 
 def test_serve_announces_urls_and_answers() -> None:
@@ -155,16 +164,7 @@ def test_serve_streams_at_a_human_pace_by_default_and_instantly_when_asked() -> 
 
 
 def test_serve_logs_its_scenario_load() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--scenarios", "scenarios", "--log-level", "info"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while "OpenAPI:" not in proc.stdout.readline():
-            assert time.monotonic() < deadline and proc.poll() is None
-    finally:
-        proc.terminate()
-        _, errors = proc.communicate(timeout=10)
-    assert re.search(r"INFO: +loaded \d+ scenario\(s\) from \d+ file\(s\)", errors)
+    errors: list[str] = []
+    with serve("--scenarios", "scenarios", "--log-level", "info", errors=errors):
+        pass
+    assert re.search(r"INFO: +loaded \d+ scenario\(s\) from \d+ file\(s\)", "".join(errors))

@@ -24,7 +24,13 @@ MODEL = "openai/gpt-4o-mini"
 URL = "/v3/router/responses"
 
 # Texts whose tokens are easy to count by hand: "Hi." is "Hi" + "."; "No." is "No" + "."
-CITATION = {"type": "url_citation", "start_index": 0, "end_index": 2, "url": "https://example.com", "title": "Hi"}
+CITATION = {
+    "type": "url_citation",
+    "start_index": 0,
+    "end_index": 2,
+    "url": "https://example.com",
+    "title": "Hi",
+}
 
 
 def message(ids: Any, *parts: dict[str, Any]) -> dict[str, Any]:
@@ -51,46 +57,51 @@ def reasoning(ids: Any) -> dict[str, Any]:
             "summary": [{"type": "summary_text", "text": "Sum."}]}  # fmt: skip
 
 
-OPEN = [("response.created", None, None), ("response.in_progress", None, None)]
-COMPLETED = [("response.completed", None, None)]
+Shape = tuple[str, int | None, int | None]
+OPEN: list[Shape] = [("response.created", None, None), ("response.in_progress", None, None)]
+COMPLETED: list[Shape] = [("response.completed", None, None)]
 
 
-def message_events(at: int, *parts: tuple[str, int, int]) -> list[tuple[str, int | None, int | None]]:
+def sequence(*parts: list[Shape]) -> list[Shape]:
+    return [event for part in parts for event in part]
+
+
+def message_events(at: int, *parts: tuple[str, int, int]) -> list[Shape]:
     """A message at output index `at`; each part is (kind, deltas, annotations)."""
-    events: list[tuple[str, int | None, int | None]] = [("response.output_item.added", at, None)]
-    for index, (kind, deltas, annotations) in enumerate(parts):
+    events: list[Shape] = [("response.output_item.added", at, None)]
+    for index, (kind, deltas, cited) in enumerate(parts):
         events.append(("response.content_part.added", at, index))
         events += [(f"response.{kind}.delta", at, index)] * deltas
-        events += [("response.output_text.annotation.added", at, index)] * annotations
+        events += [("response.output_text.annotation.added", at, index)] * cited
         events += [(f"response.{kind}.done", at, index), ("response.content_part.done", at, index)]
     return [*events, ("response.output_item.done", at, None)]
 
 
-CASES: dict[str, tuple[Any, list[tuple[str, int | None, int | None]]]] = {
+CASES: dict[str, tuple[Any, list[Shape]]] = {
     "message": (
         lambda ids: [message(ids, text("Hi."))],
-        OPEN + message_events(0, ("output_text", 2, 0)) + COMPLETED,
+        sequence(OPEN, message_events(0, ("output_text", 2, 0)), COMPLETED),
     ),
     "refusal": (
         lambda ids: [message(ids, refusal("No."))],
-        OPEN + message_events(0, ("refusal", 2, 0)) + COMPLETED,
+        sequence(OPEN, message_events(0, ("refusal", 2, 0)), COMPLETED),
     ),
     "annotations": (
         lambda ids: [message(ids, text("Hi.", CITATION, CITATION), refusal("No."))],
-        OPEN + message_events(0, ("output_text", 2, 2), ("refusal", 2, 0)) + COMPLETED,
+        sequence(OPEN, message_events(0, ("output_text", 2, 2), ("refusal", 2, 0)), COMPLETED),
     ),
     "function_call": (
         lambda ids: [function_call(ids)],
-        OPEN + [
+        sequence(OPEN, [
             ("response.output_item.added", 0, None),
             *[("response.function_call_arguments.delta", 0, None)] * 7,  # { " a " : 1 }
             ("response.function_call_arguments.done", 0, None),
             ("response.output_item.done", 0, None),
-        ] + COMPLETED,
+        ], COMPLETED),
     ),
     "reasoning_with_summary": (
         lambda ids: [reasoning(ids)],
-        OPEN + [
+        sequence(OPEN, [
             ("response.output_item.added", 0, None),
             ("response.reasoning_text.delta", 0, 0), ("response.reasoning_text.delta", 0, 0),
             ("response.reasoning_text.done", 0, 0),
@@ -99,27 +110,27 @@ CASES: dict[str, tuple[Any, list[tuple[str, int | None, int | None]]]] = {
             ("response.reasoning_summary_text.done", 0, 0),
             ("response.reasoning_summary_part.done", 0, 0),
             ("response.output_item.done", 0, None),
-        ] + COMPLETED,
+        ], COMPLETED),
     ),
     "several_items": (
         lambda ids: [message(ids, text("Hi.")), function_call(ids), message(ids, refusal("No."))],
-        OPEN + message_events(0, ("output_text", 2, 0)) + [
+        sequence(OPEN, message_events(0, ("output_text", 2, 0)), [
             ("response.output_item.added", 1, None),
             *[("response.function_call_arguments.delta", 1, None)] * 7,
             ("response.function_call_arguments.done", 1, None),
             ("response.output_item.done", 1, None),
-        ] + message_events(2, ("refusal", 2, 0)) + COMPLETED,
+        ], message_events(2, ("refusal", 2, 0)), COMPLETED),
     ),
 }  # fmt: skip
 
 
-def shape(event: dict[str, Any]) -> tuple[str, int | None, int | None]:
+def shape(event: dict[str, Any]) -> Shape:
     """An event as the expectations write it: type, output index, content or summary index."""
     index = event.get("content_index", event.get("summary_index"))
     return event["type"], event.get("output_index"), index
 
 
-def parsed_shape(event: Any) -> tuple[str, int | None, int | None]:
+def parsed_shape(event: Any) -> Shape:
     """`shape` of an event a client parsed into its own model."""
     index = getattr(event, "content_index", getattr(event, "summary_index", None))
     return event.type, getattr(event, "output_index", None), index
@@ -175,7 +186,10 @@ def test_orq_reasoning_names_in_the_same_places(live: LiveServer) -> None:
     script_output(live.app, CASES["reasoning_with_summary"][0])
     orq = Orq(api_key=DEV_API_KEY, server_url=live.url)
     headers = {"x-emulator-reasoning-events": "orq"}
-    seen = [parsed_shape(w.data) for w in orq.responses.create(model=MODEL, input="hello", stream=True, http_headers=headers)]
+    seen = [
+        parsed_shape(w.data)
+        for w in orq.responses.create(model=MODEL, input="hello", stream=True, http_headers=headers)
+    ]
     expected = [
         (t.replace("reasoning_text", "reasoning"), o, i) for t, o, i in CASES["reasoning_with_summary"][1]
     ]
@@ -189,14 +203,16 @@ def test_failed_and_incomplete_end_their_streams_exactly(live: LiveServer) -> No
     )  # fmt: skip
     body = {"model": MODEL, "input": "hello", "stream": True}
     failed = assert_contract_stream(httpx.post(f"{live.url}{URL}", json=body, headers=AUTH).content).events
-    assert [shape(e) for e in failed] == (
-        OPEN + message_events(0, ("output_text", 2, 0)) + [("error", None, None), ("response.failed", None, None)]
+    assert [shape(e) for e in failed] == sequence(
+        OPEN,
+        message_events(0, ("output_text", 2, 0)),
+        [("error", None, None), ("response.failed", None, None)],
     )
     script_output(live.app, lambda ids: [message(ids, text("Hi there friend."))])
     cut = {**body, "max_output_tokens": 2}  # "Hi" + " there"
     incomplete = assert_contract_stream(httpx.post(f"{live.url}{URL}", json=cut, headers=AUTH).content).events
-    assert [shape(e) for e in incomplete] == (
-        OPEN + message_events(0, ("output_text", 2, 0)) + [("response.incomplete", None, None)]
+    assert [shape(e) for e in incomplete] == sequence(
+        OPEN, message_events(0, ("output_text", 2, 0)), [("response.incomplete", None, None)]
     )
     assert incomplete[-1]["response"]["output"][0]["content"][0]["text"] == "Hi there"
 

@@ -24,7 +24,9 @@ def test_each_default_fallback_code_falls_back(responses_emulator: InProcessEmul
     [(400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
      (404, "not_found_error"), (408, "invalid_request_error"), (501, "server_error")],
 )  # fmt: skip
-def test_other_codes_end_the_request(responses_emulator: InProcessEmulator, status: int, error_type: str) -> None:
+def test_other_codes_end_the_request(
+    responses_emulator: InProcessEmulator, status: int, error_type: str
+) -> None:
     responses_emulator.model("first/m").fails(status)
     body = {"model": "first/m", "input": "hi", "fallbacks": [{"model": "second/m"}]}
     refused = responses_emulator.httpx_client().post(URL, json=body)

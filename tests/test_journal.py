@@ -75,10 +75,20 @@ def test_it_never_gives_out_a_secret(client: TestClient) -> None:
         "input": "Hi {{name}}",
         "variables": {"name": "Ada", "token": {"secret": True, "value": "sk-very-secret"}},
     }
-    secrets = {"x-api-key": "another-secret", "api-key": "azure-style-secret", "cookie": "session=cookie-secret"}
+    secrets = {
+        "x-api-key": "another-secret",
+        "api-key": "azure-style-secret",
+        "cookie": "session=cookie-secret",
+    }
     client.post("/v3/router/responses", json=body, headers=secrets)
     raw = client.get("/_emulator/requests").text
-    for secret in ("sk-very-secret", "emulator-dev-key", "another-secret", "azure-style-secret", "cookie-secret"):
+    for secret in (
+        "sk-very-secret",
+        "emulator-dev-key",
+        "another-secret",
+        "azure-style-secret",
+        "cookie-secret",
+    ):
         assert secret not in raw
     (entry,) = entries(client)
     assert entry["headers"]["authorization"] == "Bearer [REDACTED]"

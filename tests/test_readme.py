@@ -1,4 +1,5 @@
-"""The README's Python snippets run, unchanged but for the port, against a live emulator."""
+"""The README's Python snippets run, unchanged but for the port, against a live emulator, and
+print what the README says they print."""
 
 from __future__ import annotations
 
@@ -12,12 +13,33 @@ from tests.support import LiveServer
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
+WORDS = r"[A-Z][^\n]*[.!?]"  # generated text: a sentence or more
+# What each snippet prints, in README order, written from what each print() call asks for.
+PRINTS = [
+    # orq: status and text; then the stored response's total tokens
+    rf"completed {WORDS}\n\d+\n",
+    # OpenAI: the second turn's text and input tokens; then retrieve() returns the same id
+    rf"{WORDS} \d+\nTrue\n",
+    # OpenAI streaming: the deltas as they come, a newline, then the final status and tokens
+    rf"{WORDS}\ncompleted \d+\n",
+    # orq streaming: every event's sequence number and type, from created to completed
+    r"0 response\.created\n1 response\.in_progress\n2 response\.output_item\.added\n"
+    r"(?:\d+ response\.[a-z_.]+\n)+\d+ response\.completed\n",
+]
 
-def test_readme_has_snippets() -> None:
-    assert len(SNIPPETS) >= 2
+
+def test_every_snippet_has_its_expected_output() -> None:
+    assert len(SNIPPETS) == len(PRINTS)
 
 
-@pytest.mark.parametrize("snippet", SNIPPETS, ids=[f"snippet-{i}" for i in range(len(SNIPPETS))])
-def test_snippet_runs(live: LiveServer, snippet: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("snippet", "prints"),
+    list(zip(SNIPPETS, PRINTS, strict=True)),
+    ids=[f"snippet-{i}" for i in range(len(PRINTS))],
+)
+def test_snippet_runs(
+    live: LiveServer, snippet: str, prints: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     exec(compile(snippet.replace("http://127.0.0.1:8080", live.url), "README.md", "exec"), {})
-    assert capsys.readouterr().out.strip()
+    printed = capsys.readouterr().out
+    assert re.fullmatch(prints, printed), printed

@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from orq_ai_sdk import Orq
 
 from emulator.config import DEV_API_KEY
 from emulator.scenarios.compile import load
-from tests.support import LiveServer, make_config
+from tests.support import AUTH, LiveServer, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "scenarios" / "README.md").read_text()
@@ -32,6 +33,12 @@ def test_every_guide_example_is_a_valid_scenario_file(tmp_path: Path, example: s
 def library() -> Iterator[LiveServer]:
     with LiveServer(make_config(scenarios=(str(ROOT / "scenarios"),), reasoning_events="openai")) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_sequences(library: LiveServer) -> None:
+    """Each test starts every scenario's sequence (and each model's failures) from the first turn."""
+    httpx.post(f"{library.url}/_emulator/reset", headers=AUTH).raise_for_status()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ date / date-time / email / uri, length bounds), numbers and integers (bounds), b
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -52,11 +53,11 @@ def generate(schema: Any, rng: random.Random, root: Any = None, depth: int = 0) 
             generate(schema.get("items", {}), rng, root, depth + 1) for _ in range(rng.randint(low, high))
         ]
     if kind == "integer":
-        low, high = _bounds(schema, 1, 100)
-        return rng.randint(int(low), int(high))
+        low, high = _bounds(schema, 1, 100, step=1)
+        return rng.randint(math.ceil(low), math.floor(high))
     if kind == "number":
-        low, high = _bounds(schema, 0, 100)
-        return round(rng.uniform(low, high), 2)
+        low, high = _bounds(schema, 0, 100, step=0.01)
+        return min(max(round(rng.uniform(low, high), 2), low), high)  # rounding stays in bounds
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":
@@ -64,9 +65,18 @@ def generate(schema: Any, rng: random.Random, root: Any = None, depth: int = 0) 
     return _string(schema, rng)
 
 
-def _bounds(schema: dict[str, Any], low: float, high: float) -> tuple[float, float]:
-    low = schema.get("minimum", schema.get("exclusiveMinimum", low))
-    high = schema.get("maximum", schema.get("exclusiveMaximum", max(high, low + high)))
+def _bounds(schema: dict[str, Any], low: float, high: float, step: float) -> tuple[float, float]:
+    """The inclusive range to draw from; an exclusive bound moves in by one `step`."""
+    if "minimum" in schema:
+        low = schema["minimum"]
+    elif "exclusiveMinimum" in schema:
+        low = schema["exclusiveMinimum"] + step
+    if "maximum" in schema:
+        high = schema["maximum"]
+    elif "exclusiveMaximum" in schema:
+        high = schema["exclusiveMaximum"] - step
+    else:
+        high = max(high, low + high)
     return low, max(low, high)
 
 

@@ -222,7 +222,9 @@ function aiSdkDriver() {
         },
         mode,
       );
-      return { call: { name: "get_weather", arguments: calls[0] ?? null }, text: r.text };
+      // The name as the SDK read it from the response, not the one this driver offered.
+      const called = r.steps.flatMap((step) => step.toolCalls)[0];
+      return { call: called ? { name: called.toolName, arguments: calls[0] ?? null } : null, text: r.text };
     },
   };
 }
