@@ -10,7 +10,7 @@ import openai
 import pytest
 from orq_ai_sdk import Orq
 
-from emulator.engine.plan import response_error
+from emulator.contract.errors import response_error
 from tests.support import AUTH, LiveServer, assert_contract_stream, make_config, script_output
 
 MODEL = "openai/gpt-4o-mini"

@@ -22,6 +22,22 @@ CATALOGUE_CODES = frozenset(
     }
 )  # fmt: skip
 
+# The catalogue's code for an HTTP status the router itself answers with (section 1.5)...
+ROUTER_CODES = {
+    400: "invalid_request_body", 401: "invalid_api_key", 402: "quota_exceeded",
+    403: "insufficient_scope", 404: "deployment_not_found", 408: "request_timeout",
+    422: "model_configuration_missing", 429: "rate_limit_exceeded", 500: "internal_error",
+    501: "not_implemented", 502: "provider_error", 503: "service_unavailable", 504: "provider_timeout",
+}  # fmt: skip
+# ...and where the catalogue names the model provider's own failure (the gateway's attempts).
+PROVIDER_CODES = {**ROUTER_CODES, 500: "provider_error", 503: "provider_overloaded"}
+
+
+def code_for(status: int, *, provider: bool = False) -> str:
+    """The catalogue code for an error status: the router's, or (`provider`) a model provider's."""
+    return (PROVIDER_CODES if provider else ROUTER_CODES).get(status, "provider_error")
+
+
 _TYPE_BY_STATUS = {
     401: "authentication_error",
     403: "permission_error",
@@ -34,6 +50,24 @@ def error_type_for(status: int) -> str:
     if status >= 500:
         return "server_error"
     return _TYPE_BY_STATUS.get(status, "invalid_request_error")
+
+
+# A failed response's `error.code` (OpenAI's closed list) has the class of this HTTP status; the
+# codes not listed are the request's fault (400).
+_RESPONSE_ERROR_STATUS = {"server_error": 500, "vector_store_timeout": 500, "rate_limit_exceeded": 429}
+
+
+def response_error(code: str, message: str) -> dict[str, str]:
+    """A failed response's `error`: OpenAI's {code, message}, with the `type` the Vercel AI SDK
+    requires (the same class the HTTP error envelope gives that kind of failure)."""
+    return {"code": code, "message": message, "type": error_type_for(_RESPONSE_ERROR_STATUS.get(code, 400))}
+
+
+def error_event(error: dict[str, str]) -> dict[str, Any]:
+    """The in-stream `error` event's body in the hybrid shape every client reads (decision 6)."""
+    code, message = error["code"], error["message"]
+    nested = {"type": error["type"], "code": code, "message": message, "param": None}
+    return {"code": code, "message": message, "param": None, "error": nested}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,17 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from emulator.contract.errors import ApiError
+from emulator.contract.errors import ApiError, code_for
 
 FALLBACK_CODES = (429, 500, 502, 503, 504)
 RETRY_CODES = (429,)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
 JITTER = 0.25
-
-_CODES = {
-    429: "rate_limit_exceeded", 500: "provider_error", 502: "provider_error",
-    503: "provider_overloaded", 504: "provider_timeout",
-}  # fmt: skip
 
 
 class Sequences(Protocol):
@@ -104,6 +99,6 @@ def _failure(route: Route) -> ApiError:
     status = last.status or 500
     tried = "; ".join(f"{a.model} answered {a.status}" for a in route.attempts)
     message = f"Every attempt failed ({len(route.attempts)}): {tried}."
-    return ApiError(status, _CODES.get(status, "provider_error"), message, headers=dict(
+    return ApiError(status, code_for(status, provider=True), message, headers=dict(
         (k.decode(), v.decode()) for k, v in route.headers()
     ))  # fmt: skip

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from emulator.contract.errors import error_event
 from emulator.engine import tokens
 from emulator.state.responses import Conversation
 
@@ -189,27 +190,6 @@ class Plan:
             "error": error,
         }
         return Plan(response, items, self.conversation, chunked=self.chunked)
-
-
-# A failed response's error class, by its code (OpenAI's closed list); the rest are the request's.
-_ERROR_TYPES = {
-    "server_error": "server_error",
-    "vector_store_timeout": "server_error",
-    "rate_limit_exceeded": "rate_limit_error",
-}
-
-
-def response_error(code: str, message: str) -> dict[str, str]:
-    """A failed response's `error`: OpenAI's {code, message}, with the `type` the Vercel AI SDK
-    requires (as the HTTP error envelope has it)."""
-    return {"code": code, "message": message, "type": _ERROR_TYPES.get(code, "invalid_request_error")}
-
-
-def error_event(error: dict[str, str]) -> dict[str, Any]:
-    """The in-stream `error` event's body in the hybrid shape every client reads (decision 6)."""
-    code, message = error["code"], error["message"]
-    nested = {"type": error["type"], "code": code, "message": message, "param": None}
-    return {"code": code, "message": message, "param": None, "error": nested}
 
 
 def _output_tokens(item: dict[str, Any]) -> int:

@@ -26,11 +26,11 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
-from emulator.contract.errors import ApiError, Failure, method_not_allowed
+from emulator.contract.errors import ApiError, Failure, method_not_allowed, response_error
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
 from emulator.engine.gateway import Gateway
-from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts, response_error
+from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, parse_timing

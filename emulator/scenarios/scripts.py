@@ -20,23 +20,15 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from emulator.contract import schemas
 from emulator.contract.echo import redact_variables
-from emulator.contract.errors import ApiError
+from emulator.contract.errors import ApiError, code_for, response_error
 from emulator.engine import jsongen, tokens
 from emulator.engine.backend import Turn, message_spec, reasoning_spec
-from emulator.engine.plan import ItemPlan, response_error
+from emulator.engine.plan import ItemPlan
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
 
 TextSource = Callable[["Context"], str]
-
-# orq's catalogue codes for the statuses a script most often fails with (contract section 1.5).
-_HTTP_CODES = {
-    400: "invalid_request_body", 401: "invalid_api_key", 403: "insufficient_scope",
-    404: "deployment_not_found", 408: "request_timeout", 429: "rate_limit_exceeded",
-    500: "internal_error", 501: "not_implemented", 502: "provider_error",
-    503: "service_unavailable", 504: "provider_timeout",
-}  # fmt: skip
 
 _environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 # One Faker, seeded afresh before each use: building one costs about a millisecond. Rendering is
@@ -313,9 +305,7 @@ def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
     if "retry_after" in spec:
         headers["Retry-After"] = f"{spec['retry_after']:g}"
     message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
-    return ApiError(
-        status, spec.get("code", _HTTP_CODES.get(status, "provider_error")), message, headers=headers
-    )
+    return ApiError(status, spec.get("code", code_for(status)), message, headers=headers)
 
 
 # Names the scenario in a request (to choose it) and in an answer (the one that answered).
