@@ -15,8 +15,8 @@ import orjson
 
 from emulator import __version__
 from emulator.config import DEV_API_KEY, ENV_PREFIX, LOG_LEVELS, Config
+from emulator.engine.events import REASONING_EVENTS
 from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
-from emulator.engine.plan import REASONING_EVENTS
 
 # serve's flags: Config field -> (value type, or bool for a switch; help). Each field also reads
 # RESPONSES_EMULATOR_<FIELD> (Config.from_env); the flag wins.

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from emulator.engine.events import REASONING_EVENTS
 from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
-from emulator.engine.plan import REASONING_EVENTS
 from emulator.engine.timing import parse_timing
 
 DEV_API_KEY = "emulator-dev-key"

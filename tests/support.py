@@ -18,7 +18,8 @@ from emulator.contract import schemas
 from emulator.contract.streams import SseStream, read_sse, stream_problems
 from emulator.engine import tokens
 from emulator.engine.backend import Call, Turn
-from emulator.engine.plan import ItemPlan, item_texts
+from emulator.engine.items import ItemPlan
+from emulator.engine.plan import item_texts
 from emulator.testing.server import EmulatorServer
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z

@@ -10,8 +10,10 @@ import pytest
 
 from emulator.clock import FrozenClock
 from emulator.contract import schemas
+from emulator.engine.events import PlanEvent
+from emulator.engine.items import ItemPlan
 from emulator.engine.lorem import LoremBackend
-from emulator.engine.plan import ItemPlan, Plan, PlanEvent
+from emulator.engine.plan import Plan
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
 from emulator.ids import IdSource

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from emulator.engine import tokens
+from emulator.engine.items import input_tokens
 
 
 @given(st.text())
@@ -29,9 +30,9 @@ def test_documented_examples() -> None:
 
 def test_items_count_text_and_overhead() -> None:
     message = {"type": "message", "content": [{"type": "input_text", "text": "Hello, world!"}]}
-    assert tokens.count_items([message]) == tokens.ITEM_OVERHEAD + 4
+    assert input_tokens([message]) == tokens.ITEM_OVERHEAD + 4
     call = {"type": "function_call", "name": "f", "arguments": "{}"}
-    assert tokens.count_items([call]) == tokens.ITEM_OVERHEAD + 1 + 2
+    assert input_tokens([call]) == tokens.ITEM_OVERHEAD + 1 + 2
 
 
 def test_input_tokens_count_the_instructions_and_the_tools(client: TestClient) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from emulator.ids import IdSource
-
 REDACTED = "[REDACTED]"
 
 TEMPLATE: dict[str, Any] = {
@@ -62,13 +60,6 @@ _AS_SENT = frozenset((
     "conversation", "memory", "top_k",
 ))  # fmt: skip
 _AS_FLOAT = frozenset(("temperature", "top_p", "presence_penalty", "frequency_penalty"))
-
-_ITEM_ID_PREFIX = {
-    "message": "msg",
-    "function_call": "fc",
-    "function_call_output": "fco",
-    "reasoning": "rs",
-}
 
 
 def redact_variables(variables: dict[str, Any]) -> dict[str, Any]:
@@ -121,26 +112,3 @@ _TRANSFORMED: dict[str, Callable[[Any], Any]] = {
     "truncation": _echo_truncation,
     "variables": redact_variables,
 }
-
-
-def normalise_input(raw: str | list[dict[str, Any]] | None, ids: IdSource) -> list[dict[str, Any]]:
-    """Input as typed items with ids: a string becomes one user message; string content becomes
-    one text part (`output_text` for assistant turns, `input_text` otherwise)."""
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        raw = [{"role": "user", "content": raw}]
-    items = []
-    for item in raw:
-        kind = item.get("type", "message")
-        normalised = {"type": kind, "id": None, **item}  # type and id first, whatever was sent
-        if not normalised["id"]:
-            normalised["id"] = ids.prefixed(_ITEM_ID_PREFIX.get(kind, "item"))
-        if kind == "message" and isinstance(item["content"], str):
-            part = "output_text" if item["role"] == "assistant" else "input_text"
-            text_part: dict[str, Any] = {"type": part, "text": item["content"]}
-            if part == "output_text":
-                text_part.update(annotations=[], logprobs=[])
-            normalised["content"] = [text_part]
-        items.append(normalised)
-    return items

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from emulator.engine.plan import ItemPlan
+from emulator.engine.items import ItemPlan
 from emulator.engine.timing import Timing
 from emulator.state.responses import Conversation
 
@@ -57,34 +57,3 @@ class Turn:
 
 class Backend(Protocol):
     def turn(self, call: Call) -> Turn: ...
-
-
-def message_spec(
-    parts: list[tuple[str, list[str], list[dict[str, Any]]]], delay_before: float = 0.0
-) -> ItemPlan:
-    """An assistant message from (part type, tokens, annotations) parts: output_text or refusal."""
-    content: list[dict[str, Any]] = []
-    for kind, tokens, cited in parts:
-        if kind == "refusal":
-            content.append({"type": "refusal", "refusal": "".join(tokens)})
-        else:
-            content.append(
-                {"type": "output_text", "text": "".join(tokens), "annotations": cited, "logprobs": []}
-            )
-    item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
-    return ItemPlan(item, [tokens for _, tokens, _ in parts], delay_before=delay_before)
-
-
-def reasoning_spec(
-    content: list[str] | None, summary: list[str] | None, delay_before: float = 0.0
-) -> ItemPlan:
-    """A reasoning item: its content text and/or its summary, as tokens."""
-    item: dict[str, Any] = {"type": "reasoning", "id": None, "status": "completed", "summary": []}
-    streams = []
-    if content is not None:
-        item["content"] = [{"type": "reasoning_text", "text": "".join(content)}]
-        streams.append(content)
-    if summary is not None:
-        item["summary"] = [{"type": "summary_text", "text": "".join(summary)}]
-        streams.append(summary)
-    return ItemPlan(item, streams, delay_before=delay_before)

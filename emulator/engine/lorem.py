@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from emulator.engine.backend import Call, Turn, reasoning_spec
-from emulator.engine.plan import ItemPlan
+from emulator.engine.backend import Call, Turn
+from emulator.engine.items import ItemPlan, message_plan, reasoning_plan
 from emulator.engine.textgen import TextGenerator
 
 
@@ -25,15 +25,6 @@ class LoremBackend:
             summary = None
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
-            items.append(reasoning_spec(thought, summary))
-        reply = self.text.reply(call.digest)
-        text = {"type": "output_text", "text": "".join(reply), "annotations": [], "logprobs": []}
-        message = {
-            "type": "message",
-            "id": None,
-            "status": "completed",
-            "role": "assistant",
-            "content": [text],
-        }
-        items.append(ItemPlan(message, [reply]))
+            items.append(reasoning_plan(thought, summary))
+        items.append(message_plan([("output_text", self.text.reply(call.digest), [])]))
         return Turn(items)

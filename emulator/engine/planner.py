@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.contract.echo import TEMPLATE, echo, normalise_input
+from emulator.contract.echo import TEMPLATE, echo
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import function_calls, tokens
+from emulator.engine import items as kinds
 from emulator.engine.backend import Backend, Call
-from emulator.engine.plan import ItemPlan, Plan, with_texts
+from emulator.engine.items import ItemPlan, normalise_input
+from emulator.engine.plan import Plan
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
 from emulator.ids import IdSource
@@ -25,8 +27,6 @@ from emulator.state.responses import Conversation, ResponseStore
 NEW_CONVERSATION = Conversation()
 INSTANT = PROFILES["instant"]
 NO_HEADERS: Mapping[str, str] = {}
-
-_ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 
 
 class Planner:
@@ -72,10 +72,10 @@ class Planner:
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
         elif status == "incomplete":
             incomplete = {"reason": turn.incomplete_reason or "max_output_tokens"}
-        elif status == "completed" and output and output[-1]["type"] == "function_call":
+        elif status == "completed" and output and items[-1].kind.awaits_client:
             status = function_calls.status_for(self.function_call_status, headers)
 
-        turn_tokens = tokens.count_items(input_items)
+        turn_tokens = kinds.input_tokens(input_items)
         input_tokens = (
             tokens.count_recurring(request.get("instructions", ""))
             + history.tokens
@@ -84,12 +84,11 @@ class Planner:
         )
         reasoning_tokens = output_tokens = context_tokens = 0
         for item in items:
-            kind = item.item["type"]
-            if kind == "reasoning":  # its summary restates it: only the content counts
-                counted = len(item.pieces[0]) if "content" in item.item else 0
+            kind = item.kind
+            counted = sum(map(len, item.pieces[: kind.billed(item.item)]))
+            if kind.reasoning:
                 reasoning_tokens += counted
             else:
-                counted = sum(map(len, item.pieces))
                 context_tokens += tokens.ITEM_OVERHEAD + counted
             output_tokens += counted
         trace_id, span_id = self.ids.trace()
@@ -121,17 +120,13 @@ class Planner:
 
     def _complete(self, plan: ItemPlan, cut: bool) -> dict[str, Any]:
         """The item with its ids and, if the output budget cut it, its shortened texts."""
+        kind = plan.kind
         if cut:
-            plan.item = with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
+            plan.item = kind.with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
             plan.item["status"] = "incomplete"
         item = plan.item
-        kind = item["type"]
-        item["id"] = self.ids.prefixed(_ID_PREFIX.get(kind, "msg"))
-        if (
-            kind != "message"
-            and (kind == "function_call" or kind.startswith("orq:"))
-            and "call_id" not in item
-        ):
+        item["id"] = self.ids.prefixed(kind.id_prefix)
+        if kind.mints_call_id and "call_id" not in item:
             item["call_id"] = self.ids.call_id()
         return item
 
@@ -155,17 +150,17 @@ class Planner:
 
 def _within(items: list[ItemPlan], limit: int | None) -> tuple[list[ItemPlan], int | None, bool]:
     """The items as far as `max_output_tokens` allows, which of them it cut (if one), and whether
-    it stopped the output short. Streams spend the budget in order; a reasoning summary restates
-    its content, so it is free."""
+    it stopped the output short. Streams spend the budget in order; the streams an item's kind
+    does not bill (a reasoning summary) are free."""
     if limit is None:
         return items, None, False
     kept: list[ItemPlan] = []
     budget = limit
     for n, plan in enumerate(items):
-        free = plan.item["type"] == "reasoning" and "content" in plan.item
+        billed = plan.kind.billed(plan.item)
         streams: list[list[str]] = []
         for s, stream in enumerate(plan.pieces):
-            if free and s > 0:
+            if s >= billed:
                 streams.append(stream)
                 continue
             streams.append(stream[:budget])

@@ -10,7 +10,6 @@ counts the same, and joining a text's tokens gives the text back, which is what 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -49,22 +48,6 @@ def count_content(content: Any) -> int:
             total += count(text)
         elif part.get("type") in ("input_image", "input_file"):
             total += 85  # a low-detail image tile, OpenAI's flat rate
-    return total
-
-
-def count_items(items: Iterable[dict[str, Any]]) -> int:
-    total = 0
-    for item in items:
-        total += ITEM_OVERHEAD
-        kind = item.get("type", "message")
-        if kind == "message":
-            total += count_content(item.get("content"))
-        elif kind == "function_call":
-            total += count(item.get("name", "")) + count(item.get("arguments", ""))
-        elif kind == "function_call_output":
-            total += count_content(item.get("output"))
-        else:
-            total += count(orjson.dumps(item).decode())
     return total
 
 

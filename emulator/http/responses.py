@@ -29,8 +29,10 @@ from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, method_not_allowed, response_error
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
+from emulator.engine.events import REASONING_EVENTS, PlanEvent
 from emulator.engine.gateway import Gateway
-from emulator.engine.plan import REASONING_EVENTS, ItemPlan, Plan, PlanEvent, item_texts
+from emulator.engine.items import ItemPlan
+from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, parse_timing

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import orjson
 
 from emulator.clock import Clock
-from emulator.engine.plan import PlanEvent
+from emulator.engine.events import PlanEvent
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keepalive\n\n"

@@ -12,6 +12,7 @@ import hashlib
 import json
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -22,8 +23,14 @@ from emulator.contract import schemas
 from emulator.contract.echo import redact_variables
 from emulator.contract.errors import ApiError, code_for, response_error
 from emulator.engine import jsongen, tokens
-from emulator.engine.backend import Turn, message_spec, reasoning_spec
-from emulator.engine.plan import ItemPlan
+from emulator.engine.backend import Turn
+from emulator.engine.items import (
+    ItemPlan,
+    function_call_plan,
+    message_plan,
+    platform_tool_plan,
+    reasoning_plan,
+)
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
@@ -168,7 +175,7 @@ class TurnScript:
         if "output" not in spec and "http_error" not in spec and status != "failed":
             raise ScriptProblem(at, "a turn needs an output, an http_error, or status: failed")
 
-    def _element(self, element: dict[str, Any], at: str, tools: list[str] | None) -> Callable[[Context], Any]:
+    def _element(self, element: dict[str, Any], at: str, tools: list[str] | None) -> Element:
         kind = next(
             k for k in ("text", "refusal", "function_call", "reasoning", "tool_result") if k in element
         )
@@ -177,7 +184,9 @@ class TurnScript:
             annotations = [{"type": "url_citation", "title": "", **a} for a in element.get("annotations", [])]
             if annotations and kind == "refusal":
                 raise ScriptProblem(f"{at}/annotations", "only text can have annotations")
-            return lambda context: (kind, source(context), [dict(a) for a in annotations])  # each its own
+            part_type = "output_text" if kind == "text" else "refusal"
+            # each answer gets its own copies of the annotations
+            return lambda context: MessagePart(part_type, source(context), [dict(a) for a in annotations])
         if kind == "function_call":
             call = element["function_call"]
             name = call["name"]
@@ -194,18 +203,16 @@ class TurnScript:
                     f"{at}/function_call/generate", "generated arguments need the tool's schema",
                     f"add match.tools: [{name}] so the request offers it",
                 )  # fmt: skip
-            return lambda context: ("function_call", name, self._arguments(call, context, at))
+            return lambda context: FunctionCall(name, self._arguments(call, context, at))
         if kind == "reasoning":
             parts = element["reasoning"]
             content = text_source(parts["content"], f"{at}/reasoning/content") if "content" in parts else None
             summary = text_source(parts["summary"], f"{at}/reasoning/summary") if "summary" in parts else None
-            return lambda context: (
-                "reasoning",
-                content(context) if content else None,
-                summary(context) if summary else None,
+            return lambda context: Reasoning(
+                content(context) if content else None, summary(context) if summary else None
             )
-        result = element["tool_result"]
-        return lambda context: ("tool_result", result)
+        result = ToolResult(element["tool_result"])
+        return lambda context: result
 
     @staticmethod
     def _arguments(call: dict[str, Any], context: Context, at: str) -> str:
@@ -233,24 +240,22 @@ class TurnScript:
             raise _http_error(spec["http_error"], scenario)
         context = Context(view, scenario)
         items: list[ItemPlan] = []
-        message: list[tuple[str, list[str], list[dict[str, Any]]]] = []
+        message: list[tuple[str, list[str], list[dict[str, Any]]]] = []  # consecutive parts
         delays = [e.get("delay_ms", 0) / 1000 for e in spec.get("output", [])]
         message_delay = 0.0
         for element, delay in zip(self.elements, delays, strict=True):
             piece = element(context)
-            if piece[0] in ("text", "refusal"):
+            if isinstance(piece, MessagePart):
                 if not message:
                     message_delay = delay
-                message.append(
-                    ("output_text" if piece[0] == "text" else "refusal", tokens.tokenize(piece[1]), piece[2])
-                )
+                message.append((piece.type, tokens.tokenize(piece.text), piece.annotations))
                 continue
             if message:
-                items.append(message_spec(message, message_delay))
+                items.append(message_plan(message, message_delay))
                 message = []
-            items.append(_item(piece, delay))
+            items.append(piece.plan(delay))
         if message:
-            items.append(message_spec(message, message_delay))
+            items.append(message_plan(message, message_delay))
         status = spec.get("status", "completed")
         error = None
         if status == "failed":
@@ -266,37 +271,49 @@ class TurnScript:
         )
 
 
-def _item(piece: tuple[Any, ...], delay: float) -> ItemPlan:
-    kind = piece[0]
-    if kind == "function_call":
-        item = {
-            "type": "function_call",
-            "id": None,
-            "name": piece[1],
-            "arguments": piece[2],
-            "status": "completed",
-        }
-        return ItemPlan(
-            item, [tokens.tokenize(piece[2])], delay_before=delay
-        )  # the planner mints its call_id
-    if kind == "reasoning":
-        content, summary = piece[1], piece[2]
-        return reasoning_spec(
+@dataclass(frozen=True, slots=True)
+class MessagePart:
+    """Text or a refusal: consecutive parts make one assistant message."""
+
+    type: str  # output_text | refusal
+    text: str
+    annotations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    name: str
+    arguments: str  # JSON text
+
+    def plan(self, delay: float) -> ItemPlan:
+        return function_call_plan(self.name, tokens.tokenize(self.arguments), delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    content: str | None
+    summary: str | None
+
+    def plan(self, delay: float) -> ItemPlan:
+        content, summary = self.content, self.summary
+        return reasoning_plan(
             tokens.tokenize(content) if content is not None else None,
             tokens.tokenize(summary) if summary is not None else None,
             delay,
         )
-    result = piece[1]
-    item = {
-        "type": result["tool"],
-        "id": None,
-        "name": result["tool"].removeprefix("orq:"),
-        "status": "completed",
-    }
-    if "arguments" in result:
-        item["arguments"] = json.dumps(result["arguments"])
-    item["result"] = result.get("result", {})
-    return ItemPlan(item, [], delay_before=delay)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    spec: dict[str, Any]  # {tool, arguments?, result?}, as the scenario wrote it
+
+    def plan(self, delay: float) -> ItemPlan:
+        arguments = json.dumps(self.spec["arguments"]) if "arguments" in self.spec else None
+        return platform_tool_plan(self.spec["tool"], arguments, self.spec.get("result", {}), delay)
+
+
+Piece = MessagePart | FunctionCall | Reasoning | ToolResult
+Element = Callable[[Context], Piece]  # a compiled output element: what it says for one request
 
 
 def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:

@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 
 from emulator.clock import FrozenClock
-from emulator.contract.echo import REDACTED, normalise_input, redact_variables
+from emulator.contract.echo import REDACTED, redact_variables
 from emulator.contract.errors import ApiError
 from emulator.engine.backend import Call, Miss
+from emulator.engine.items import normalise_input
 from emulator.engine.timing import PROFILES
 from emulator.ids import IdSource
 from emulator.scenarios.matching import content_text
