@@ -23,14 +23,14 @@ from emulator.config import DEV_API_KEY, Config
 from emulator.contract import openapi
 from emulator.contract.errors import ApiError
 from emulator.contract.validation import RequestValidator
-from emulator.engine.gateway import Gateway
 from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
+from emulator.engine.service import ResponsesService, Settings
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
 from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
-from emulator.http.responses import ResponsesAPI, ResponsesRoutes, StreamSettings
+from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
@@ -39,34 +39,40 @@ from emulator.state.responses import ResponseStore
 
 
 class EmulatorApp(Starlette):
-    """Starlette, with the Responses routes served before its middleware stack is entered."""
+    """Starlette, with the Responses routes served before its middleware stack is entered, and
+    the parts tests and the admin routes look at as typed attributes."""
 
-    def __init__(self, *, responses: ResponsesRoutes, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        clock: Clock,
+        service: ResponsesService,
+        scenarios: ScenarioSource,
+        responses: ResponsesRoutes,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.config = config
+        self.clock = clock
+        self.service = service
+        self.scenarios = scenarios
         self.responses = responses
 
     @property
     def journal(self) -> Journal:
         return self.responses.journal
 
-    def scenario_source(self) -> ScenarioSource:
-        """The app's scenarios, set up on first use when it was started without any (tests that
-        script the emulator at run time): until then, requests skip the scenario layer."""
-        scenarios: ScenarioSource | None = self.state.scenarios
-        if scenarios is None:
-            api, config = self.responses.api, self.state.config
-            scenarios = ScenarioSource([], api.planner.backend, strict=config.strict_scenarios)
-            api.planner.backend = scenarios.backend
-            api.gateway = Gateway(scenarios.failures, scenarios.backend.counters)
-            self.state.scenarios = scenarios
-        return scenarios
+    @property
+    def store(self) -> ResponseStore:
+        return self.service.store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.responses.match(scope)
-        if route is None:
+        target = self.responses.match(scope)
+        if target is None:
             await super().__call__(scope, receive, send)
         else:
-            await self.responses.serve(route, scope, receive, send)
+            await self.responses.serve(target, scope, receive, send)
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> EmulatorApp:
@@ -74,35 +80,25 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     if clock is None:
         clock = SystemClock() if config.frozen_time is None else FrozenClock(config.frozen_time)
     store = ResponseStore(config.max_stored)
-    ids = IdSource(config.seed, clock)
+    default = LoremBackend(TextGenerator())
+    scenarios = ScenarioSource(config.scenarios, default, strict=config.strict_scenarios)
+    if config.scenarios and (problems := scenarios.load()):
+        raise ScenarioFilesInvalid(problems)
     planner = Planner(
         seed=config.seed,
         clock=clock,
-        ids=ids,
+        ids=IdSource(config.seed, clock),
         store=store,
-        backend=LoremBackend(TextGenerator()),
         function_call_status=config.function_call_status,
     )
-    scenarios, gateway = None, None
-    if config.scenarios or config.strict_scenarios:
-        scenarios = ScenarioSource(config.scenarios, planner.backend, strict=config.strict_scenarios)
-        if config.scenarios and (problems := scenarios.load()):
-            raise ScenarioFilesInvalid(problems)
-        planner.backend = scenarios.backend
-        gateway = Gateway(scenarios.failures, scenarios.backend.counters)
-    api = ResponsesAPI(
+    service = ResponsesService(
         validator=RequestValidator(strict=config.strict),
         planner=planner,
         store=store,
         clock=clock,
-        max_body_bytes=config.max_body_bytes,
-        streams=StreamSettings(
-            timing=parse_timing(config.timing),
-            keepalive=config.keepalive,
-            done_sentinel=config.done_sentinel,
-            reasoning_events=config.reasoning_events,
-        ),
-        gateway=gateway,
+        settings=Settings(parse_timing(config.timing), config.reasoning_events),
+        backend=default,
+        scenarios=scenarios,
     )
     openapi_body = _openapi_body()
 
@@ -119,10 +115,22 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     )
     # The other /v1 and /v3 paths answer 401 before 404, as the Responses routes do.
     middleware = [Middleware(BearerAuth, check=auth)] if auth is not None else []
-    app = EmulatorApp(
-        responses=ResponsesRoutes(api=api, auth=auth, journal=Journal(config.journal)),
+    responses = ResponsesRoutes(
+        service=service,
+        auth=auth,
+        journal=Journal(config.journal),
+        clock=clock,
+        max_body_bytes=config.max_body_bytes,
+        framing=StreamFraming(config.keepalive, config.done_sentinel),
+    )
+    return EmulatorApp(
+        config=config,
+        clock=clock,
+        service=service,
+        scenarios=scenarios,
+        responses=responses,
         routes=[Route("/health", health), Route("/openapi.json", openapi_json), *admin.routes()],
-        lifespan=_watching(scenarios) if scenarios is not None and config.reload else None,
+        lifespan=_watching(scenarios) if config.scenarios and config.reload else None,
         middleware=middleware,
         exception_handlers={
             ApiError: errors.on_api_error,
@@ -130,11 +138,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
             Exception: errors.on_unexpected,
         },
     )
-    app.state.config = config
-    app.state.clock = clock
-    app.state.store = store
-    app.state.scenarios = scenarios
-    return app
 
 
 @functools.cache

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def validate(paths: list[str]) -> int:
     """Prints every problem in the scenario files, with file:line; 1 if there were any."""
-    from emulator.scenarios.compile import load
+    from emulator.scenarios.loader import load
 
     scenarios, problems = load(paths)
     for problem in problems:

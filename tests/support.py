@@ -166,14 +166,14 @@ def script_output(
 ) -> None:
     """Makes `app` answer every create with the output items `make_items(ids)` builds (each
     stream sent token by token): a backend of the tests' own, through the seam scenarios use."""
-    planner = app.responses.api.planner
+    service = app.service
 
     class Scripted:
         def turn(self, call: Call) -> Turn:
             specs = [
                 ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)])
-                for item in make_items(planner.ids)
+                for item in make_items(service.planner.ids)
             ]
             return Turn(specs, status=status, error=error)
 
-    planner.backend = Scripted()
+    service.backend = Scripted()

@@ -260,7 +260,7 @@ def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(make_config())
-    planner = app.responses.api.planner
+    planner = app.service.planner
     real_plan = planner.plan
     monkeypatch.setattr(planner, "plan", lambda *args, **kwargs: 1 / 0)
     with TestClient(app, headers=AUTH, raise_server_exceptions=False) as c:

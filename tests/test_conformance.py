@@ -25,6 +25,7 @@ from orq_ai_sdk import Orq
 
 from emulator.app import create_app
 from emulator.testing import EmulatorServer, ServedEmulator
+from emulator.testing.report import summary
 from tests.support import make_config
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -133,9 +134,9 @@ def test_every_request_of_every_client_met_the_contract(
     entries = emulator.requests
     assert entries
     for entry in entries:
-        assert entry.warnings == (), entry.summary()
+        assert entry.warnings == (), summary(entry)
         expected = 503 if entry.scenario == "overloaded" else 200
-        assert entry.status == expected, entry.summary()
+        assert entry.status == expected, summary(entry)
     agents = {entry.headers.get("user-agent", "").split("/")[0].split(" ")[0] for entry in entries}
     assert {"speakeasy-sdk", "OpenAI"} <= agents, agents
 

@@ -101,7 +101,7 @@ def test_clock_drives_timestamps() -> None:
     app = create_app(make_config())
     with TestClient(app, headers=AUTH) as client:
         before = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
-        app.state.clock.advance(90)
+        app.clock.advance(90)
         after = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
     assert after["created_at"] - before["created_at"] == 90
     assert after["id"] > before["id"]  # ULIDs sort by time

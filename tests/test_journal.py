@@ -37,7 +37,7 @@ def entries(client: TestClient) -> list[dict]:
 
 
 def test_each_request_and_its_answer(client: TestClient) -> None:
-    client.app.scenario_source().add(documents={"t": _source(SCENARIOS)})
+    client.app.scenarios.add(documents={"t": _source(SCENARIOS)})
     made = client.post(
         "/v3/router/responses", json={"model": "openai/gpt-4o", "input": "weather?", "stream": True}
     )

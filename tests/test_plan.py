@@ -21,15 +21,12 @@ from emulator.state.responses import Conversation, ResponseStore
 from tests.support import T0
 
 
-def planner() -> Planner:
+def plan_of(request: dict[str, Any]) -> Plan:
+    """The Plan of one request, answered by the default backend."""
     clock = FrozenClock(T0)
-    return Planner(
-        seed=0,
-        clock=clock,
-        ids=IdSource(0, clock),
-        store=ResponseStore(),
-        backend=LoremBackend(TextGenerator()),
-    )
+    planner = Planner(seed=0, clock=clock, ids=IdSource(0, clock), store=ResponseStore())
+    call = planner.call(request)
+    return planner.plan(call, LoremBackend(TextGenerator()).turn(call))
 
 
 def texts_from(events: list[PlanEvent]) -> dict[tuple[int, int], str]:
@@ -49,7 +46,7 @@ def texts_from(events: list[PlanEvent]) -> dict[tuple[int, int], str]:
     ],
 )
 def test_events_agree_with_the_final_snapshot(request_: dict[str, Any]) -> None:
-    plan = planner().plan(request_)
+    plan = plan_of(request_)
     events = list(plan.events())
     kinds = [e.type for e in events]
     terminal = "response.incomplete" if "max_output_tokens" in request_ else "response.completed"
@@ -79,7 +76,7 @@ def test_function_call_items_stream_their_arguments() -> None:
         "arguments": '{"city":"Paris"}',
         "status": "completed",
     }
-    base = planner().plan({"model": "openai/gpt-4o", "input": "hi"}).response
+    base = plan_of({"model": "openai/gpt-4o", "input": "hi"}).response
     plan = Plan(
         {**base, "output": [call]},
         [ItemPlan(call, pieces=[['{"city":', '"Paris"}']], delays=[[0.1, 0.2]])],
@@ -108,7 +105,7 @@ def test_a_plan_cut_anywhere_is_a_sound_incomplete_response(request_: dict[str, 
     from emulator.contract.streams import stream_problems
     from emulator.engine.plan import item_texts
 
-    plan = planner().plan(request_)
+    plan = plan_of(request_)
     full = [t for item in plan.response["output"] for t in item_texts(item)]
     events = list(plan.events())
     for sent in range(len(events)):
@@ -132,9 +129,10 @@ def test_a_plan_cut_anywhere_is_a_sound_incomplete_response(request_: dict[str, 
 
 
 def test_explicit_delays_before_items_and_pieces_are_kept() -> None:
-    from emulator.render.sse import EventStream, numbered
+    from emulator.engine.events import numbered
+    from emulator.render.sse import EventStream
 
-    base = planner().plan({"model": "openai/gpt-4o", "input": "hi"})
+    base = plan_of({"model": "openai/gpt-4o", "input": "hi"})
     message = base.items[0]
     plan = Plan(
         base.response,

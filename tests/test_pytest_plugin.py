@@ -278,7 +278,7 @@ def test_marker_settings(pytester: pytest.Pytester) -> None:
 
         @pytest.mark.emulator(scenarios=["builtin"])
         def test_builtin(responses_emulator):
-            names = {s.name for s in responses_emulator.app.state.scenarios.backend.scenarios.scenarios}
+            names = {s.name for s in responses_emulator.app.scenarios.loaded.scenarios}
             assert "weather-call" in names
 
         @pytest.mark.emulator(seed=7)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.scenarios.compile import load
+from emulator.scenarios.loader import load
 from tests.support import AUTH, LiveServer, make_config
 from tests.test_cli import serve
 

@@ -270,7 +270,7 @@ def test_http_errors_reach_both_sdks(live: LiveServer, sdk: str, mode: str) -> N
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
 def test_timing_override_and_item_delays(live: LiveServer, sdk: str, mode: str) -> None:
-    clock = live.app.state.clock
+    clock = live.app.clock
     before = clock.now()
     response = ask(live, sdk, mode, input="take-your-time")
     text_tokens = response["usage"]["output_tokens"] - 2  # the call's "{}" is two tokens
@@ -316,7 +316,7 @@ def test_the_scenario_listing(live: LiveServer) -> None:
 
 
 def test_model_catalogue_timing_and_reasoning(live: LiveServer) -> None:
-    clock = live.app.state.clock
+    clock = live.app.clock
     before = clock.now()
     httpx.post(
         f"{live.url}{URL}", json={"model": "slowco/m", "input": "hello"}, headers=AUTH
@@ -405,7 +405,7 @@ def gateway_post(live: LiveServer, session: str, **body: Any) -> httpx.Response:
 
 
 def test_retries_walk_the_failure_profile(live: LiveServer) -> None:
-    clock = live.app.state.clock
+    clock = live.app.clock
     before = clock.now()
     answered = gateway_post(live, "retry", model="flaky/a", retry={"count": 2, "on_codes": [503]})
     assert answered.status_code == 200 and answered.json()["model"] == "flaky/a"

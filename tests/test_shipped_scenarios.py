@@ -13,7 +13,7 @@ import pytest
 from orq_ai_sdk import Orq
 
 from emulator.config import DEV_API_KEY
-from emulator.scenarios.compile import load
+from emulator.scenarios.loader import load
 from tests.support import AUTH, LiveServer, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def test_rate_limit_then_success(oai: openai.OpenAI) -> None:
 
 
 def test_slow_stream_and_requires_action(library: LiveServer, oai: openai.OpenAI) -> None:
-    clock = library.app.state.clock
+    clock = library.app.clock
     before = clock.now()
     oai.responses.create(model="openai/gpt-4o", input="tell it slowly")
     assert clock.now() - before > 1.5  # the scenario's time to first token, on the frozen clock
@@ -105,7 +105,7 @@ def test_fallback_chain(library: LiveServer) -> None:
     gateway = {"retry": {"count": 1, "on_codes": [503]}, "fallbacks": [{"model": "demo/steady-backup"}]}
     request = {"model": "demo/flaky-primary", "input": "hi", "extra_body": gateway}  # orq fields
     session = {"X-Emulator-Session": "fallback-demo"}
-    clock = library.app.state.clock
+    clock = library.app.clock
     before = clock.now()
     oai = openai.OpenAI(
         api_key=DEV_API_KEY, base_url=f"{library.url}/v3/router", max_retries=0, default_headers=session

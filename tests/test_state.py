@@ -49,11 +49,11 @@ def test_oldest_responses_are_evicted_at_the_cap() -> None:
     with TestClient(create_app(make_config(max_stored=2)), headers=AUTH) as client:
         ids = [client.post(URL, json=HI).json()["id"] for _ in range(3)]
         assert [client.get(f"{URL}/{i}").status_code for i in ids] == [404, 200, 200]
-        assert len(client.app.state.store) == 2
+        assert len(client.app.store) == 2
 
 
 def test_failed_requests_store_nothing(client: TestClient) -> None:
-    before = len(client.app.state.store)
+    before = len(client.app.store)
     assert client.post(URL, json={**HI, "temperature": 9}).status_code == 400
     assert client.post(URL, json={**HI, "previous_response_id": "resp_x"}).status_code == 400
-    assert len(client.app.state.store) == before
+    assert len(client.app.store) == before

@@ -19,9 +19,10 @@ from emulator.clock import FrozenClock
 from emulator.config import DEV_API_KEY
 from emulator.contract import schemas
 from emulator.contract.streams import read_sse, stream_problems
+from emulator.engine.events import numbered
 from emulator.engine.plan import Plan
 from emulator.engine.timing import parse_timing
-from emulator.render.sse import EventStream, numbered
+from emulator.render.sse import EventStream
 from tests.support import AUTH, T0, LiveServer, assert_contract_stream, make_config
 
 URL = "/v3/router/responses"
@@ -153,7 +154,9 @@ def test_determinism_of_streams() -> None:
 
 def paced_plan(spec: str) -> Plan:
     app = create_app(make_config())
-    return app.responses.api.planner.plan(HI, parse_timing(spec))
+    planner = app.service.planner
+    call = planner.call(HI, timing=parse_timing(spec))
+    return planner.plan(call, app.service.backend.turn(call))
 
 
 def test_timing_profile_shapes_the_plan() -> None:
@@ -209,10 +212,10 @@ def test_keepalives_fill_long_gaps() -> None:
 def test_json_mode_answers_after_the_plans_duration() -> None:
     app = create_app(make_config(timing="ttft_ms=400,tokens_per_second=10,jitter=0"))
     with TestClient(app, headers=AUTH) as client:
-        before = app.state.clock.now()
+        before = app.clock.now()
         body = client.post(URL, json=HI).json()
     tokens = body["usage"]["output_tokens"]
-    assert app.state.clock.now() - before == pytest.approx(0.4 + (tokens - 1) * 0.1)
+    assert app.clock.now() - before == pytest.approx(0.4 + (tokens - 1) * 0.1)
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,10 @@ def live() -> Iterator[LiveServer]:
 @pytest.fixture
 def scripted(live: LiveServer) -> Iterator[Any]:
     """`script_output` on the shared server, undone after the test."""
-    planner = live.app.responses.api.planner
-    original = planner.backend
+    service = live.app.service
+    original = service.backend
     yield lambda *args, **kwargs: script_output(live.app, *args, **kwargs)
-    planner.backend = original
+    service.backend = original
 
 
 def json_text(oai: openai.OpenAI, **request: Any) -> str:

@@ -86,9 +86,6 @@ class ApiError(Exception):
     param: str | None = None
     failures: list[Failure] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-    # The scenarios tried before this answer and why each missed (emulator.engine.backend.Miss),
-    # for the request journal; never rendered.
-    misses: tuple[Any, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"

@@ -7,13 +7,21 @@ backend only says what the model outputs: the default backend's generated text
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from emulator.contract.errors import ApiError
 from emulator.engine.items import ItemPlan
 from emulator.engine.timing import Timing
+from emulator.state.journal import Miss
 from emulator.state.responses import Conversation
+
+# A request header naming the session whose sequences (of scenario turns, of a model's failures) it
+# advances, so tests sharing one server never see each other's counts.
+SESSION_HEADER = "x-emulator-session"
+# Names the scenario in a request (to choose it) and in an answer (the one that answered).
+SCENARIO_HEADER = "x-emulator-scenario"
 
 
 @dataclass(slots=True)
@@ -26,18 +34,8 @@ class Call:
     digest: bytes  # the request's seeded random stream (emulator.engine.textgen.request_digest)
     input_items: list[dict[str, Any]]  # the request's input, normalised to typed items
     timing: Timing  # the server's pacing, which a backend's turn may replace
-
-
-@dataclass(frozen=True, slots=True)
-class Miss:
-    """A scenario that did not answer a request, and why (each condition that failed)."""
-
-    scenario: str
-    where: str  # file:line
-    reasons: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"'{self.scenario}' ({self.where}): {'; '.join(self.reasons)}"
+    response_id: str = ""  # the id the answer will have
+    created_at: int = 0
 
 
 @dataclass(slots=True)
@@ -53,7 +51,34 @@ class Turn:
     timing: Timing | None = None  # replaces the request's timing
     scenario: str | None = None  # the scenario that answered, if any
     misses: tuple[Miss, ...] = ()  # the scenarios tried before an answer, and why each missed
+    http_error: ApiError | None = None  # the turn answers with this HTTP error instead (no items)
 
 
 class Backend(Protocol):
     def turn(self, call: Call) -> Turn: ...
+
+
+class Sequences(Protocol):
+    def take(self, session: str, name: str) -> int:
+        """The next index of `name`'s sequence in this session (0 the first time)."""
+        ...
+
+
+class Scenarios(Protocol):
+    """The scenario layer as the engine sees it (emulator.scenarios.source.ScenarioSource)."""
+
+    @property
+    def active(self) -> bool:
+        """True once it answers requests (files or scripts loaded, or strict): until then the
+        engine skips it, and the gateway with it."""
+        ...
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def sequences(self) -> Sequences: ...
+
+    def failures(self, model: str) -> Sequence[int | str]:
+        """The model's failure profile in the models catalogue ([]: it always answers)."""
+        ...

@@ -15,18 +15,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from emulator.contract.errors import ApiError, code_for
+from emulator.engine.backend import Sequences
 
 FALLBACK_CODES = (429, 500, 502, 503, 504)
 RETRY_CODES = (429,)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
 JITTER = 0.25
-
-
-class Sequences(Protocol):
-    def take(self, session: str, name: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +48,9 @@ class Route:
     def delay(self) -> float:
         return sum(a.wait for a in self.attempts)
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        tried = ", ".join(f"{a.model} {a.status or 'ok'}" for a in self.attempts)
-        return [
-            (b"x-emulator-attempts", str(len(self.attempts)).encode()),
-            (b"x-emulator-attempt-log", tried.encode()),
-        ]
+    def log(self) -> str:
+        """Every attempt, in order: "model status" (ok when it answered)."""
+        return ", ".join(f"{a.model} {a.status or 'ok'}" for a in self.attempts)
 
 
 class Gateway:
@@ -99,6 +93,4 @@ def _failure(route: Route) -> ApiError:
     status = last.status or 500
     tried = "; ".join(f"{a.model} answered {a.status}" for a in route.attempts)
     message = f"Every attempt failed ({len(route.attempts)}): {tried}."
-    return ApiError(status, code_for(status, provider=True), message, headers=dict(
-        (k.decode(), v.decode()) for k, v in route.headers()
-    ))  # fmt: skip
+    return ApiError(status, code_for(status, provider=True), message)

@@ -13,16 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulator.contract.errors import error_event
 from emulator.engine import tokens
 from emulator.engine.events import REASONING_EVENTS, PlanEvent
 from emulator.engine.items import ItemPlan, kind_of
 from emulator.state.responses import Conversation
-
-if TYPE_CHECKING:
-    from emulator.engine.backend import Call, Miss
 
 TERMINAL_EVENT = {
     "completed": "response.completed",
@@ -40,9 +37,6 @@ class Plan:
     items: list[ItemPlan]
     conversation: Conversation  # the conversation including this response, for continuing it
     first_delay: float = 0.0  # time before the first content delta (time to first token)
-    scenario: str | None = None  # the scenario that answered, if one did
-    misses: tuple[Miss, ...] = ()  # the scenarios tried before it, and why each missed
-    call: Call | None = None  # the request as its backend saw it (for the journal)
     # False while each stream's pieces are exactly its text's tokens (emulator.engine.tokens),
     # which can then be worked out again from the text instead of being kept.
     chunked: bool = False

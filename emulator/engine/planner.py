@@ -16,7 +16,7 @@ from emulator.contract.echo import TEMPLATE, echo
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import function_calls, tokens
 from emulator.engine import items as kinds
-from emulator.engine.backend import Backend, Call
+from emulator.engine.backend import Call, Turn
 from emulator.engine.items import ItemPlan, normalise_input
 from emulator.engine.plan import Plan
 from emulator.engine.textgen import request_digest
@@ -30,6 +30,8 @@ NO_HEADERS: Mapping[str, str] = {}
 
 
 class Planner:
+    """Ids, history, truncation, usage, the echo and pacing: the same for every backend's turn."""
+
     def __init__(
         self,
         *,
@@ -37,34 +39,31 @@ class Planner:
         clock: Clock,
         ids: IdSource,
         store: ResponseStore,
-        backend: Backend,
         function_call_status: str = "auto",
     ) -> None:
         self.seed = seed
         self.clock = clock
         self.ids = ids
         self.store = store
-        self.backend = backend
         self.function_call_status = function_call_status  # contract decision 4
 
-    def plan(
-        self,
-        request: dict[str, Any],
-        timing: Timing = INSTANT,
-        headers: Mapping[str, str] = NO_HEADERS,
-        adjust: str | None = None,
-    ) -> Plan:
-        """The Plan for one create request, paced by `timing` unless the backend's turn says
-        otherwise; `adjust` (the request's x-emulator-timing spec) has the last word."""
+    def call(
+        self, request: dict[str, Any], headers: Mapping[str, str] = NO_HEADERS, timing: Timing = INSTANT
+    ) -> Call:
+        """The request as a backend sees it: its history resolved, its input items given ids, and
+        the response's id and creation time taken (before the output's, as ids always come)."""
         history = self._history(request.get("previous_response_id"))
         created_at = int(self.clock.now())
         response_id = self.ids.prefixed("resp")
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
         digest = request_digest(self.seed, request)
-        call = Call(request, headers, history, digest, input_items, timing)
-        turn = self.backend.turn(call)
+        return Call(request, headers, history, digest, input_items, timing, response_id, created_at)
 
+    def plan(self, call: Call, turn: Turn, adjust: str | None = None) -> Plan:
+        """The Plan for a backend's turn, paced by the call's timing unless the turn says
+        otherwise; `adjust` (the request's x-emulator-timing spec) has the last word."""
+        request, history, input_items = call.request, call.history, call.input_items
         items, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
         output = [self._complete(item, n == cut) for n, item in enumerate(items)]
         status, incomplete = turn.status, None
@@ -73,7 +72,7 @@ class Planner:
         elif status == "incomplete":
             incomplete = {"reason": turn.incomplete_reason or "max_output_tokens"}
         elif status == "completed" and output and items[-1].kind.awaits_client:
-            status = function_calls.status_for(self.function_call_status, headers)
+            status = function_calls.status_for(self.function_call_status, call.headers)
 
         turn_tokens = kinds.input_tokens(input_items)
         input_tokens = (
@@ -93,8 +92,8 @@ class Planner:
             output_tokens += counted
         trace_id, span_id = self.ids.trace()
         response = TEMPLATE | echo(request)
-        response["id"] = response_id
-        response["created_at"] = response["completed_at"] = created_at
+        response["id"] = call.response_id
+        response["created_at"] = response["completed_at"] = call.created_at
         response["status"] = status
         response["incomplete_details"] = incomplete
         response["error"] = turn.error if status == "failed" else None
@@ -107,15 +106,12 @@ class Planner:
             response=response,
             items=items,
             conversation=conversation,
-            scenario=turn.scenario,
-            misses=turn.misses,
-            call=call,
         )
-        timing = turn.timing or timing
+        timing = turn.timing or call.timing
         if adjust is not None:
             timing = parse_timing(adjust, timing)
         if timing is not INSTANT:
-            _pace(plan, timing, random.Random(digest))
+            _pace(plan, timing, random.Random(call.digest))
         return plan
 
     def _complete(self, plan: ItemPlan, cut: bool) -> dict[str, Any]:

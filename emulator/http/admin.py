@@ -7,26 +7,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.render.json import dumps
-from emulator.scenarios.source import ScenarioSource
-
-
-def _scenarios(request: Request) -> ScenarioSource | None:
-    return request.app.state.scenarios
 
 
 async def reset(request: Request) -> Response:
     """Forgets how far every scenario's sequence has got: all of them, or one session's
     (`?session=<X-Emulator-Session value>`)."""
-    scenarios = _scenarios(request)
-    if scenarios is not None:
-        scenarios.backend.counters.reset(request.query_params.get("session"))
+    request.app.scenarios.reset(request.query_params.get("session"))
     return Response(status_code=204)
 
 
 async def listing(request: Request) -> Response:
     """The loaded scenarios in matching order, and the problems of the last reload, if any."""
-    scenarios = _scenarios(request)
-    loaded = scenarios.backend.scenarios if scenarios is not None else None
+    scenarios = request.app.scenarios
+    loaded = scenarios.loaded
     body = {
         "scenarios": [
             {
@@ -36,10 +29,10 @@ async def listing(request: Request) -> Response:
                 "turns": len(s.turns),
                 "after": s.after,
             }
-            for s in (loaded.scenarios if loaded else [])
+            for s in loaded.scenarios
         ],
-        "files": loaded.files if loaded else [],
-        "problems": [str(p) for p in scenarios.problems] if scenarios is not None else [],
+        "files": loaded.files,
+        "problems": [str(p) for p in scenarios.problems],
     }
     return Response(dumps(body), media_type="application/json")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.contract.errors import ApiError
 from emulator.http.errors import error_response
-from emulator.http.headers import headers_of
 
 PROTECTED_PREFIXES = ("/v1/", "/v3/", "/_emulator/")
 
@@ -20,8 +20,9 @@ class BearerCheck:
         self.keys = tuple(k.encode() for k in keys)
         self.hint = hint  # said in the 401 message; only ever the public dev key
 
-    def check(self, scope: Scope) -> None:
-        value = headers_of(scope).get(b"authorization")
+    def check(self, headers: Mapping[bytes, bytes]) -> None:
+        """`headers`: the request's, by lower-case name."""
+        value = headers.get(b"authorization")
         if value is None:
             raise self._refusal(None, b"")
         scheme, _, token = value.partition(b" ")
@@ -57,7 +58,7 @@ class BearerAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES):
             try:
-                self.check.check(scope)
+                self.check.check(dict(scope["headers"]))
             except ApiError as error:
                 await error_response(error)(scope, receive, send)
                 return

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.types import Receive, Scope
+from starlette.types import Receive
 
 from emulator.contract.errors import ApiError
-from emulator.http.headers import headers_of
 
 
 class ClientDisconnected(Exception):
     """The client went away before sending its whole body; there is nobody to answer."""
 
 
-RAW_BODY_KEY = "emulator.body"
-
-
-async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
-    headers = headers_of(scope)
+async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int) -> tuple[bytes, Any]:
+    """The raw body and its JSON; `headers` are the request's, by lower-case name."""
     raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
     content_type = raw_type.decode("latin-1") if raw_type is not None else None
     if content_type is not None and content_type != "application/json":
@@ -45,9 +42,8 @@ async def read_json(scope: Scope, receive: Receive, limit: int) -> Any:
         if not message.get("more_body", False):
             break
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    scope[RAW_BODY_KEY] = body  # for the request journal, which parses it again only if read
     try:
-        return orjson.loads(body)
+        return body, orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if not body.strip():
             raise ApiError(

@@ -14,12 +14,13 @@ from emulator.contract.errors import ApiError, method_not_allowed
 log = logging.getLogger("emulator")
 
 
-def error_response(error: ApiError) -> Response:
+def error_response(error: ApiError, extra: dict[str, str] | None = None) -> Response:
+    """The envelope, with the error's own headers after any `extra` ones (the emulator's)."""
     return Response(
         orjson.dumps(error.body()),
         status_code=error.status,
         media_type="application/json",
-        headers=error.headers,
+        headers={**extra, **error.headers} if extra else error.headers,
     )
 
 

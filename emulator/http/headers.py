@@ -1,16 +1,30 @@
-"""A request's headers by name, read once per request however many places look at them."""
+"""A request's headers, as the engine reads them: by lower-case name, decoded only if asked for."""
 
 from __future__ import annotations
 
-from starlette.types import Scope
-
-_KEY = "emulator.headers"
+from collections.abc import Iterator, Mapping
 
 
-def headers_of(scope: Scope) -> dict[bytes, bytes]:
-    """The request's headers by lower-case name (ASGI servers lower-case them; for a repeated
-    header the last one counts). Built on first use and kept in the scope."""
-    found = scope.get(_KEY)
-    if found is None:
-        found = scope[_KEY] = dict(scope["headers"])
-    return found
+class HeaderMap(Mapping[str, str]):
+    """Text view of a request's raw header map; decodes on first use (most requests never ask)."""
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: Mapping[bytes, bytes]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    @property
+    def _map(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1"): v.decode("latin-1") for k, v in self._raw.items()}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._map[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)

@@ -1,4 +1,4 @@
-"""JSON mode: the body is the Plan's final snapshot."""
+"""JSON bodies (a create's JSON-mode body is the stored response, serialised once by the service)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,6 @@ from typing import Any
 
 import orjson
 
-from emulator.engine.plan import Plan
-
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
-
-
-def render(plan: Plan) -> bytes:
-    return orjson.dumps(plan.response)

@@ -29,10 +29,6 @@ def frame(sequence_number: int, event: PlanEvent) -> bytes:
     return b"event: " + event.type.encode() + b"\ndata: " + data + b"\n\n"
 
 
-def numbered(events: Iterable[PlanEvent], starting_after: int = -1) -> Iterable[tuple[int, PlanEvent]]:
-    return ((n, e) for n, e in enumerate(events) if n > starting_after)
-
-
 class EventStream:
     """Writes a Plan's events; `sent` counts the events written so far (for a disconnect)."""
 

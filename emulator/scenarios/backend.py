@@ -14,15 +14,16 @@ import logging
 from collections import OrderedDict
 from dataclasses import replace
 
+from faker import Faker
+
 from emulator.contract.errors import ApiError
-from emulator.engine.backend import Backend, Call, Miss, Turn
-from emulator.scenarios.compile import Scenario, ScenarioSet
+from emulator.engine.backend import SCENARIO_HEADER, SESSION_HEADER, Backend, Call, Turn
 from emulator.scenarios.matching import RequestView
-from emulator.scenarios.scripts import SCENARIO_HEADER
+from emulator.scenarios.model import Scenario, ScenarioSet
+from emulator.state.journal import Miss
 
 log = logging.getLogger("emulator")
 
-SESSION_HEADER = "x-emulator-session"
 SCENARIO_METADATA = "emulator_scenario"
 
 
@@ -63,6 +64,13 @@ class ScenarioBackend:
         self.fallback = fallback
         self.strict = strict
         self.counters = Counters()
+        self._faker: Faker | None = None  # this backend's own (built on first use: about 1 ms)
+
+    @property
+    def faker(self) -> Faker:
+        if self._faker is None:
+            self._faker = Faker("en_US")
+        return self._faker
 
     def turn(self, call: Call) -> Turn:
         view = RequestView(call)
@@ -101,17 +109,14 @@ class ScenarioBackend:
                 self.counters.give_back(session, scenario.name)
                 misses.append((scenario, ["it has used all its turns (after: fall_through)"]))
                 continue
-            try:
-                turn = script.render(view, scenario.name, timing or call.timing)
-            except ApiError as error:  # an http_error turn: the journal still says what missed
-                error.misses = _missed(misses)
-                raise
+            turn = script.render(view, scenario.name, timing or call.timing, self.faker)
             turn.timing = turn.timing or timing  # the turn's own, else the model's
             if misses:
                 turn.misses = _missed(misses)
             return turn
         if self.strict:
-            raise ApiError(400, "no_scenario_matched", _closest(misses), misses=_missed(misses))
+            refusal = ApiError(400, "no_scenario_matched", _closest(misses))
+            return Turn([], misses=_missed(misses), http_error=refusal)
         if profile is not None and not profile.reasoning and "reasoning" in call.request:
             call = replace(call, request={k: v for k, v in call.request.items() if k != "reasoning"})
         turn = self.fallback.turn(call)

@@ -38,14 +38,9 @@ from emulator.scenarios.matching import RequestView
 TextSource = Callable[["Context"], str]
 
 _environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
-# One Faker, seeded afresh before each use: building one costs about a millisecond. Rendering is
-# synchronous, so no two requests ever share it mid-use.
-_faker = Faker("en_US")
-
-
-def seeded_faker(rng: random.Random) -> Faker:
-    _faker.seed_instance(rng.getrandbits(64))
-    return _faker
+# Checks that a script's Faker generators exist when it is loaded; never used for output: each
+# scenario backend renders with a Faker of its own (two apps may run in two threads of a process).
+_checking_faker = Faker("en_US")
 
 
 class ScriptProblem(Exception):
@@ -59,9 +54,15 @@ class ScriptProblem(Exception):
 class Context:
     """What a script's text sources may read of the request being answered."""
 
-    def __init__(self, view: RequestView, scenario: str) -> None:
+    def __init__(self, view: RequestView, scenario: str, faker: Faker) -> None:
         self.view = view
         self.scenario = scenario
+        self._faker = faker  # the backend's own, seeded afresh for each place
+
+    def faker(self, place: str) -> Faker:
+        """The backend's Faker, seeded for one place in the script (like `rng`)."""
+        self._faker.seed_instance(self.rng(place).getrandbits(64))
+        return self._faker
 
     def rng(self, place: str) -> random.Random:
         """A random source for one place in the script, fixed by the request and the place."""
@@ -70,7 +71,7 @@ class Context:
     def template_values(self, place: str) -> dict[str, Any]:
         request = self.view.request
         variables = redact_variables(request.get("variables") or {})
-        faker = seeded_faker(self.rng(place))
+        faker = self.faker(place)
         return {
             "request": {**request, "variables": variables} if "variables" in request else request,
             "model": request["model"],
@@ -98,19 +99,19 @@ def text_source(spec: Any, at: str) -> TextSource:
         return lambda context: _render(template, context, at)
     if "faker" in spec:
         method, args = spec["faker"], spec.get("args", {})
-        if not callable(getattr(_faker, method, None)):
+        if not callable(getattr(_checking_faker, method, None)):
             raise ScriptProblem(
                 f"{at}/faker",
                 f"Faker has no generator {method!r}",
                 "try sentence, paragraph, name, city, word",
             )
         try:
-            getattr(_faker, method)(**args)
+            getattr(_checking_faker, method)(**args)
         except (TypeError, ValueError, AttributeError) as exc:
             raise ScriptProblem(f"{at}/args", f"Faker's {method} does not take these args: {exc}") from None
 
         def fake(context: Context) -> str:
-            value = getattr(seeded_faker(context.rng(at)), method)(**args)
+            value = getattr(context.faker(at), method)(**args)
             return "\n\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
         return fake
@@ -233,12 +234,12 @@ class TurnScript:
         except ValueError as exc:
             raise ScriptProblem(at or f"{self.at}/timing", str(exc)) from None
 
-    def render(self, view: RequestView, scenario: str, timing: Timing) -> Turn:
-        """This turn for one request; an http_error turn raises the ApiError it describes."""
+    def render(self, view: RequestView, scenario: str, timing: Timing, faker: Faker) -> Turn:
+        """This turn for one request (an http_error turn: the error it answers with)."""
         spec = self.spec
         if "http_error" in spec:
-            raise _http_error(spec["http_error"], scenario)
-        context = Context(view, scenario)
+            return Turn([], scenario=scenario, http_error=_http_error(spec["http_error"], scenario))
+        context = Context(view, scenario, faker)
         items: list[ItemPlan] = []
         message: list[tuple[str, list[str], list[dict[str, Any]]]] = []  # consecutive parts
         delays = [e.get("delay_ms", 0) / 1000 for e in spec.get("output", [])]
@@ -318,15 +319,12 @@ Element = Callable[[Context], Piece]  # a compiled output element: what it says 
 
 def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
     status = spec["status"]
-    headers = {SCENARIO_HEADER: scenario}
+    headers = {}
     if "retry_after" in spec:
         headers["Retry-After"] = f"{spec['retry_after']:g}"
     message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
     return ApiError(status, spec.get("code", code_for(status)), message, headers=headers)
 
-
-# Names the scenario in a request (to choose it) and in an answer (the one that answered).
-SCENARIO_HEADER = "x-emulator-scenario"
 
 # The codes a failed response may carry: OpenAI's closed list, as schemas/response states it.
 RESPONSE_ERROR_CODES = frozenset(

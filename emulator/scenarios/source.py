@@ -13,31 +13,57 @@ from collections.abc import Mapping, Sequence
 import watchfiles
 
 from emulator.engine.backend import Backend
-from emulator.scenarios import compile
-from emulator.scenarios.backend import ScenarioBackend
+from emulator.scenarios.backend import Counters, ScenarioBackend
 from emulator.scenarios.files import SUFFIXES, Problem, SourceFile, resolve
+from emulator.scenarios.loader import load
+from emulator.scenarios.model import ScenarioSet
 
 log = logging.getLogger("emulator")
 
 
 class ScenarioSource:
+    """The scenario layer of one app, built once, empty until files or scripted documents come.
+
+    The service answers through it once it is `active`; until then it skips it (and the gateway
+    simulation, which reads its models catalogue) at no cost.
+    """
+
     def __init__(self, paths: Sequence[str], fallback: Backend, *, strict: bool = False) -> None:
         self.paths = [str(p) for p in paths]
         # Scenario documents given as data (by tests), by key; matched after the files'.
         self.documents: dict[str, SourceFile] = {}
-        self.backend = ScenarioBackend(compile.ScenarioSet(), fallback, strict=strict)
+        self.backend = ScenarioBackend(ScenarioSet(), fallback, strict=strict)
         self.problems: list[Problem] = []  # of the last load; empty when it succeeded
+
+    @property
+    def active(self) -> bool:
+        """It answers requests: files or documents were given, or unmatched requests are refused."""
+        return bool(self.paths or self.documents) or self.backend.strict
+
+    @property
+    def loaded(self) -> ScenarioSet:
+        """The set in use: the last load without problems."""
+        return self.backend.scenarios
+
+    @property
+    def sequences(self) -> Counters:
+        return self.backend.counters
+
+    def reset(self, session: str | None = None) -> None:
+        """Forgets how far every scenario's sequence (and each model's failures) has got: in every
+        session, or in one."""
+        self.backend.counters.reset(session)
 
     def load(self) -> list[Problem]:
         """Reads the files again; uses the new set only if it has no problems."""
-        built, problems = compile.load(self.paths, self.documents.values())
+        built, problems = load(self.paths, self.documents.values())
         self.problems = problems
         if problems:
             for problem in problems:
                 log.error("scenario problem: %s", problem)
             log.error(
                 "kept the previous %d scenario(s); fix the files to load them",
-                len(self.backend.scenarios.scenarios),
+                len(self.loaded.scenarios),
             )
             return problems
         self.backend.scenarios = built
@@ -58,7 +84,7 @@ class ScenarioSource:
 
     def failures(self, model: str) -> list[int | str]:
         """The model's failure profile in the models catalogue ([]: it always answers)."""
-        profile = self.backend.scenarios.model(model)
+        profile = self.loaded.model(model)
         return profile.failures if profile is not None else []
 
     async def watch(self) -> None:

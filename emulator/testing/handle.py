@@ -33,7 +33,7 @@ class Emulator:
 
     def __init__(self, app: EmulatorApp) -> None:
         self.app = app
-        self.config = app.state.config
+        self.config = app.config
         self._script = Script(self._apply)
         self._clients: list[Any] = []
 
@@ -110,7 +110,7 @@ class Emulator:
         """Adds scenarios: a file or directory (`builtin`: the shipped library), several, or a
         scenario document as data. Raises ScenarioFilesInvalid, naming each problem, and loads
         nothing, if they have problems."""
-        scenarios = self.app.scenario_source()
+        scenarios = self.app.scenarios
         if isinstance(source, Mapping):
             path, line = caller()
             key = f"loaded document {len(scenarios.documents)}"
@@ -131,7 +131,7 @@ class Emulator:
         return self._script.model(pattern)
 
     def _apply(self, documents: dict[str, SourceFile]) -> None:
-        self.app.scenario_source().add(documents=documents)
+        self.app.scenarios.add(documents=documents)
 
     # The journal
 
@@ -163,8 +163,7 @@ class Emulator:
     def assert_all_scenarios_used(self) -> None:
         """Asserts every loaded and scripted scenario answered at least one request; the failure
         names the unused ones and why each request missed them."""
-        scenarios = self.app.state.scenarios
-        loaded = scenarios.backend.scenarios.scenarios if scenarios is not None else []
+        loaded = self.app.scenarios.loaded.scenarios
         used = {entry.scenario for entry in self.requests}
         unused = [s for s in loaded if s.name not in used]
         if unused:
@@ -177,8 +176,7 @@ class Emulator:
     def reset(self) -> None:
         """Forgets the requests seen and how far each scenario's turns have got."""
         self.app.journal.clear()
-        if self.app.state.scenarios is not None:
-            self.app.state.scenarios.backend.counters.reset()
+        self.app.scenarios.reset()
 
     def close(self) -> None:
         for client in self._clients:

@@ -5,12 +5,73 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from emulator.clock import FrozenClock
 from emulator.engine.backend import Call
-from emulator.scenarios.compile import Scenario
-from emulator.scenarios.matching import RequestView, conditions
+from emulator.engine.items import normalise_input
+from emulator.engine.timing import PROFILES
+from emulator.ids import IdSource
+from emulator.scenarios.matching import RequestView, conditions, content_text
+from emulator.scenarios.model import Scenario
 from emulator.state.journal import Exchange
+from emulator.state.responses import Conversation
 
 INDENT = "      "
+
+
+def call(entry: Exchange) -> Call | None:
+    """The create request as a scenario's conditions look at it; None if it was not a valid create
+    request. One answered by an error before its Plan was made (a scenario's http_error, a gateway
+    failure) counts as a first turn."""
+    body = entry.body
+    if entry.method != "POST" or not isinstance(body, dict) or "model" not in body:
+        return None
+    try:  # the ids of input items without one are made up: no condition looks at them
+        items = normalise_input(body.get("input"), IdSource(0, FrozenClock()))
+    except (AttributeError, KeyError, TypeError):
+        return None
+    history = entry.history if entry.history is not None else Conversation()
+    return Call(body, entry.headers, history, b"", items, PROFILES["instant"])
+
+
+def summary(entry: Exchange) -> str:
+    """One line: what was asked and what came back."""
+    what = f"#{entry.index} {entry.method} {entry.path}{'?' + entry.query if entry.query else ''}"
+    if entry.model:
+        what += f" model={entry.model!r}"
+    if entry.stream:
+        what += " stream"
+    said = last_user_text(entry.body)
+    if said:
+        what += f" input={_short(said)!r}"
+    answer = f"-> {entry.status}"
+    error = entry.error
+    if error is not None:
+        answer += f" {error.get('code')}: {_short(str(error.get('message')), 160)}"
+    elif entry.response_id:
+        answer += f" {entry.response_id}"
+    if entry.scenario:
+        answer += f" (scenario {entry.scenario!r})"
+    return f"{what} {answer}"
+
+
+def last_user_text(body: Any) -> str:
+    """The text of a create body's last user message (or its string input), read as the
+    scenarios' `last_user_message` reads it, from a body that may not be valid."""
+    if not isinstance(body, dict):
+        return ""
+    given = body.get("input")
+    if isinstance(given, str):
+        return given
+    if isinstance(given, list):
+        for item in reversed(given):
+            if isinstance(item, dict) and item.get("role") == "user":
+                content = item.get("content")
+                return content_text(content) if isinstance(content, str | list) else ""
+    return ""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def creates(entries: Sequence[Exchange]) -> list[Exchange]:
@@ -19,10 +80,10 @@ def creates(entries: Sequence[Exchange]) -> list[Exchange]:
 
 def misses_of(entry: Exchange, spec: dict[str, Any]) -> list[str]:
     """Why a create request does not meet a `match` spec ([] when it does)."""
-    call = entry.call()
-    if call is None:
+    made = call(entry)
+    if made is None:
         return [_unplanned(entry)]
-    view = RequestView(call)
+    view = RequestView(made)
     return [why for test in conditions(spec) if (why := test(view)) is not None]
 
 
@@ -40,7 +101,7 @@ def called(
     if not entries:
         lines.append("the emulator received no request")
     for entry in entries:
-        lines.append(f"  {entry.summary()}")
+        lines.append(f"  {summary(entry)}")
         if entry.method == "POST":
             why = misses_of(entry, spec)
             lines.append(f"{INDENT}{'missed: ' + '; '.join(why) if why else 'matched'}")
@@ -53,7 +114,7 @@ def unused(scenarios: Sequence[Scenario], entries: Sequence[Exchange]) -> str:
     for scenario in scenarios:
         lines.append(f"  '{scenario.name}' ({scenario.where})")
         for entry in made:
-            lines.append(f"    {entry.summary()}")
+            lines.append(f"    {summary(entry)}")
             lines.append(f"{INDENT}{_why_not(scenario, entry)}")
     return "\n".join(lines)
 
@@ -63,7 +124,7 @@ def journal(entries: Sequence[Exchange]) -> str:
         return "no request was made to the emulator"
     lines = []
     for entry in entries:
-        lines.append(entry.summary())
+        lines.append(summary(entry))
         if entry.method == "POST" and entry.scenario is None and entry.misses:
             for miss in sorted(entry.misses, key=lambda m: len(m.reasons))[:3]:
                 lines.append(f"{INDENT}near miss {miss}")
@@ -73,10 +134,10 @@ def journal(entries: Sequence[Exchange]) -> str:
 
 
 def _why_not(scenario: Scenario, entry: Exchange) -> str:
-    call: Call | None = entry.call()
-    if call is None:
+    made = call(entry)
+    if made is None:
         return _unplanned(entry)
-    why = scenario.misses(RequestView(call))
+    why = scenario.misses(RequestView(made))
     if why:
         return "missed: " + "; ".join(why)
     if entry.scenario is not None:

@@ -1,0 +1,212 @@
+"""The Responses service: the life of every request, whichever transport carries it.
+
+A transport (the HTTP routes; the WebSocket route to come; the pytest fixture through either)
+parses, authenticates and writes; everything between is here: validation, the gateway's retries
+and fallbacks, the scenario layer or the default backend, the Plan, waiting on the clock, the
+store, and replay. Nothing here knows ASGI, header bytes or status lines.
+
+A response's life in the store: a paced response is stored in progress (GET shows the
+`in_progress` snapshot) and replaced by its final form as its terminal event goes out, so GET
+after `response.completed` returns exactly what that event carried. A stream whose client goes
+away is stored as `incomplete`, reason `client_disconnected`, with the output the client was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from emulator.clock import Clock
+from emulator.contract.errors import ApiError, Failure
+from emulator.contract.validation import RequestValidator
+from emulator.engine import tokens
+from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios
+from emulator.engine.events import REASONING_EVENTS, PlanEvent, numbered
+from emulator.engine.gateway import Gateway, Route
+from emulator.engine.items import ItemPlan
+from emulator.engine.plan import Plan, item_texts
+from emulator.engine.planner import Planner
+from emulator.engine.textgen import request_digest
+from emulator.engine.timing import Timing
+from emulator.state.journal import Miss
+from emulator.state.responses import Conversation, ResponseStore, StoredResponse
+
+Trace = tuple[str, str]  # (trace id, span id) of a response's telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a transport knows of a request besides its body."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names: conditions read them
+    timing: str | None = None  # a pacing spec over the server's (x-emulator-timing), checked
+    reasoning_events: str | None = None  # orq | openai; None: the server's
+
+    @property
+    def session(self) -> str:
+        """The sequence namespace of scenarios and failure profiles (X-Emulator-Session)."""
+        return self.headers.get(SESSION_HEADER, "")
+
+
+@dataclass(slots=True)
+class Events:
+    """A response's events to send, numbered from 0, and what to do if sending stops early."""
+
+    numbered: Iterator[tuple[int, PlanEvent]]
+    paced: bool = True
+    # Told how many events went out when the stream is cut short: by the client leaving (error
+    # None) or by a bug (the response error to record).
+    interrupted: Callable[[int, dict[str, str] | None], None] | None = None
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a create request produced: for its transport to send, and for the journal."""
+
+    warnings: list[Failure] = field(default_factory=list)  # contract warnings (unknown fields)
+    response_id: str | None = None
+    trace: Trace | None = None
+    body: bytes | None = None  # JSON mode: the response object, as stored
+    events: Events | None = None  # stream mode
+    error: ApiError | None = None  # answered with an HTTP error: a scenario's, or the gateway's
+    route: Route | None = None  # the gateway's attempts, when it ran
+    scenario: str | None = None  # the scenario that answered, if one did
+    misses: tuple[Miss, ...] = ()  # the scenarios tried before it, and why each missed
+    history: Conversation | None = None  # the conversation the request continued
+
+
+@dataclass(slots=True)
+class Settings:
+    timing: Timing  # the server's pacing
+    reasoning_events: str = "orq"  # the server's reasoning event names
+
+
+@dataclass(slots=True)
+class ResponsesService:
+    validator: RequestValidator
+    planner: Planner
+    store: ResponseStore
+    clock: Clock
+    settings: Settings
+    backend: Backend  # answers when no scenario layer is in use
+    scenarios: Scenarios
+    gateway: Gateway = field(init=False)  # with the scenarios' models catalogue (decision 9)
+
+    def __post_init__(self) -> None:
+        self.gateway = Gateway(self.scenarios.failures, self.scenarios.sequences)
+
+    async def create(self, body: Any, context: RequestContext) -> Answer:
+        """Raises ApiError for a request the contract refuses; answers everything else."""
+        request, warnings = self.validator.check(body)
+        route = None
+        if self.scenarios.active:  # retries and fallbacks, on the clock, before any byte
+            route = self.gateway.route(request, context.session, request_digest(self.planner.seed, request))
+            if route.delay:
+                await self.clock.sleep(route.delay)
+            if route.error is not None:
+                return Answer(warnings, error=route.error, route=route)
+            if route.model != request["model"]:
+                request = {**request, "model": route.model}
+        call = self.planner.call(request, context.headers, self.settings.timing)
+        turn = (self.scenarios.backend if self.scenarios.active else self.backend).turn(call)
+        if turn.http_error is not None:
+            return Answer(
+                warnings, error=turn.http_error, route=route, scenario=turn.scenario,
+                misses=turn.misses, history=call.history,
+            )  # fmt: skip
+        plan = self.planner.plan(call, turn, context.timing)
+        telemetry = plan.response["telemetry"]
+        answer = Answer(
+            warnings, call.response_id, (telemetry["trace_id"], telemetry["span_id"]), route=route,
+            scenario=turn.scenario, misses=turn.misses, history=call.history,
+        )  # fmt: skip
+        if request.get("stream") is True:
+            answer.events = self._streamed(plan, answer.trace, self._reasoning(context))
+            return answer
+        delay = plan.total_delay()
+        if delay:  # JSON mode answers after the Plan's duration, as a real model would
+            self._store_in_progress(plan, answer.trace)
+            await self.clock.sleep(delay)
+        answer.body = self._store_final(plan, answer.trace)
+        return answer
+
+    def retrieve(self, response_id: str) -> StoredResponse:
+        stored = self.store.get(response_id)
+        if stored is None:
+            raise ApiError(
+                404, "response_not_found", f"Response with id '{response_id}' not found.", "response_id"
+            )
+        return stored
+
+    def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
+        """A finished response's events again, after sequence number `starting_after` (-1: all)."""
+        stored = self.retrieve(response_id)
+        if stored.in_progress:
+            raise ApiError(
+                409, "response_in_progress",
+                f"Response '{response_id}' is still in progress; replay its stream once it has finished.",
+                "response_id",
+            )  # fmt: skip
+        events = numbered(_replayed(stored).events(self._reasoning(context)), starting_after)
+        return Events(events, paced=False), stored.trace
+
+    def _reasoning(self, context: RequestContext) -> str:
+        return context.reasoning_events or self.settings.reasoning_events
+
+    def _streamed(self, plan: Plan, trace: Trace, reasoning: str) -> Events:
+        self._store_in_progress(plan, trace)
+        finished = False
+
+        def events() -> Iterator[tuple[int, PlanEvent]]:
+            nonlocal finished
+            for sequence_number, event in numbered(plan.events(reasoning)):
+                if event.data.get("response") is plan.response:  # the terminal event
+                    self._store_final(plan, trace)
+                    finished = True
+                yield sequence_number, event
+
+        def interrupted(sent: int, error: dict[str, str] | None) -> None:
+            if not finished:
+                self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
+
+        return Events(events(), interrupted=interrupted)
+
+    def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
+        response = plan.response
+        if response["store"]:
+            snapshot = orjson.dumps(plan.in_progress_snapshot())
+            self.store.put(StoredResponse(response["id"], snapshot, None, trace))
+        else:
+            self.store.remember_unstored(response["id"])
+
+    def _store_final(self, plan: Plan, trace: Trace) -> bytes:
+        """The response object as JSON, stored (unless store: false) as GET will return it."""
+        response = plan.response
+        rendered = orjson.dumps(response)
+        if response["store"]:
+            pieces = [item.pieces for item in plan.items] if plan.chunked else None
+            self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace, pieces))
+        else:
+            self.store.remember_unstored(response["id"])
+        return rendered
+
+
+def _replayed(stored: StoredResponse) -> Plan:
+    """The Plan a stored response was streamed from, rebuilt for replay."""
+    assert stored.conversation is not None
+    response = orjson.loads(stored.body)
+    output = response["output"]
+    pieces = stored.pieces or [[tokens.tokenize(text) for text in item_texts(item)] for item in output]
+    items = [ItemPlan(item, item_pieces) for item, item_pieces in zip(output, pieces, strict=True)]
+    return Plan(response, items, stored.conversation, chunked=stored.pieces is not None)
+
+
+def reasoning_events(name: str) -> str:
+    """`name` if it names a set of reasoning events; raises ValueError otherwise."""
+    name = name.strip().lower()
+    if name not in REASONING_EVENTS:
+        raise ValueError(f"must be one of {', '.join(REASONING_EVENTS)}")
+    return name
