@@ -194,7 +194,7 @@ class Script:
             name = slug("on-" + "-".join(f"{k}-{v}" for k, v in conditions.items()))
             taken = {r.name for r in self._reactions}
             name = next(
-                n for n in (name, *(f"{name} #{i}" for i in range(2, len(taken) + 3))) if n not in taken
+                n for n in (name, *(f"{name}-{i}" for i in range(2, len(taken) + 3))) if n not in taken
             )
         reaction = Reaction(name, match, self._changed)
         self._reactions.append(reaction)
