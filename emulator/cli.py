@@ -8,42 +8,14 @@ import dataclasses
 import logging.config
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 import orjson
 
 from emulator import __version__
-from emulator.config import DEV_API_KEY, ENV_PREFIX, LOG_LEVELS, Config
-from emulator.engine.events import REASONING_EVENTS
-from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
-
-# serve's flags: Config field -> (value type, or bool for a switch; help). Each field also reads
-# RESPONSES_EMULATOR_<FIELD> (Config.from_env); the flag wins.
-_FLAGS: dict[str, tuple[type, str]] = {
-    "host": (str, "interface to bind (default %(default)s)"),
-    "port": (int, "port (default %(default)s; 0 picks a free one)"),
-    "seed": (int, "seed for ids and generated text (default %(default)s)"),
-    "strict": (bool, "unknown request fields are 400s, not warnings"),
-    "max_stored": (int, "stored responses kept, oldest evicted first (default %(default)s)"),
-    "max_body_bytes": (int, "largest accepted body in bytes (default %(default)s)"),
-    "journal": (int, "requests kept in the journal, GET /_emulator/requests (default %(default)s; 0: none)"),
-    "frozen_time": (float, "freeze the clock at this Unix time, for byte-identical runs"),
-    "log_level": (str, "uvicorn's log level (default %(default)s)"),
-    "timing": (str, "stream pacing: instant, realistic, or e.g. 'realistic,ttft_ms=800,tokens_per_second=20' "
-                    "(default %(default)s; also per request with the x-emulator-timing header)"),
-    "keepalive": (float, "seconds of stream silence before a ': keepalive' comment (default %(default)s)"),
-    "reasoning_events": (str, "reasoning stream event names: orq (response.reasoning.*) or openai "
-                              "(response.reasoning_text.*) (default %(default)s)"),
-    "function_call_status": (str, "status of a turn that ends calling a function: requires_action, "
-                                  "completed, or auto: completed for orq SDKs >= 4.13.1, else "
-                                  "requires_action (default %(default)s)"),
-}  # fmt: skip
-_CHOICES = {
-    "log_level": LOG_LEVELS,
-    "reasoning_events": tuple(REASONING_EVENTS),
-    "function_call_status": FUNCTION_CALL_STATUSES,
-}
+from emulator.config import ENV_PREFIX, Config, about, flag, kind
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:
@@ -56,37 +28,21 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the emulator on HTTP")
-    for name, (kind, help_text) in _FLAGS.items():
-        flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
-        if kind is bool:
-            serve.add_argument(flag, action="store_true", default=default, help=help_text)
+    for f in fields(Config):
+        how, default = about(f), getattr(defaults, f.name)
+        options: dict[str, Any] = {"dest": f.name, "help": how.help.replace("%", "%%")}
+        if kind(f.name) is bool:  # a switch: --x turns a default False on, --no-x a default True off
+            options.update(action="store_false" if f.default else "store_true", default=default)
+        elif how.many is not None:  # given again, or with several values: replaces the default
+            options.update(action=how.many, default=None, metavar=how.metavar)
+            options["help"] += f" (default: {', '.join(default) or 'none'})"
+            if how.many == "extend":
+                options["nargs"] = "+"
         else:
-            serve.add_argument(flag, type=kind, default=default, choices=_CHOICES.get(name), help=help_text)
-    serve.add_argument(
-        "--api-key", dest="api_keys", action="append", metavar="KEY",
-        help=f"accepted bearer key; repeat for several (default: the dev key '{DEV_API_KEY}')",
-    )  # fmt: skip
-    serve.add_argument(
-        "--no-auth", action="store_true", default=not defaults.auth, help="accept requests without a key"
-    )
-    serve.add_argument(
-        "--no-done", action="store_true", default=not defaults.done_sentinel,
-        help="end streams without the 'data: [DONE]' line",
-    )  # fmt: skip
-    serve.add_argument(
-        "--scenarios", nargs="+", action="extend", metavar="PATH",
-        help="scenario files or directories, or builtin (the shipped library); reloaded on change",
-    )  # fmt: skip
-    serve.add_argument(
-        "--strict-scenarios", action="store_true", default=defaults.strict_scenarios,
-        help="a request no scenario matches is a 400 no_scenario_matched, not default text",
-    )  # fmt: skip
-    serve.add_argument(
-        "--no-reload",
-        action="store_true",
-        default=not defaults.reload,
-        help="do not watch the scenario files",
-    )
+            options.update(type=kind(f.name), default=default, choices=how.choices, metavar=how.metavar)
+            if default is not None:
+                options["help"] += " (default: %(default)s)"
+        serve.add_argument(flag(f), **options)
 
     validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
@@ -97,12 +53,10 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        defaults = Config.from_env()
+        defaults = serve_defaults(os.environ)
     except ValueError as exc:
         print(f"responses-emulator: {exc}", file=sys.stderr)
         return 2
-    if ENV_PREFIX + "TIMING" not in os.environ:  # a server for people: streams at a human pace
-        defaults = dataclasses.replace(defaults, timing="realistic")
     args = _parser(defaults).parse_args(argv)
     if args.command == "schema":
         from emulator.contract.openapi import document
@@ -112,20 +66,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.paths)
     try:
-        config = dataclasses.replace(
-            defaults,
-            **{name: getattr(args, name) for name in _FLAGS},
-            api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
-            auth=not args.no_auth,
-            done_sentinel=not args.no_done,
-            scenarios=tuple(args.scenarios) if args.scenarios else defaults.scenarios,
-            strict_scenarios=args.strict_scenarios,
-            reload=not args.no_reload,
-        )
+        config = serve_config(args, defaults)
     except ValueError as exc:
         print(f"responses-emulator: {exc}", file=sys.stderr)
         return 2
     return serve(config)
+
+
+def serve_defaults(environ: Mapping[str, str]) -> Config:
+    """The settings before any flag: the environment's over the defaults; `serve` paces streams
+    at a human speed unless told otherwise."""
+    defaults = Config.from_env(environ)
+    if ENV_PREFIX + "TIMING" not in environ:
+        defaults = dataclasses.replace(defaults, timing="realistic")
+    return defaults
+
+
+def serve_config(args: argparse.Namespace, defaults: Config) -> Config:
+    """The settings `serve` runs with: its flags over `defaults`."""
+    given = {f.name: getattr(args, f.name) for f in fields(Config)}
+    return dataclasses.replace(
+        defaults, **{name: tuple(value) if isinstance(value, list) else value
+                     for name, value in given.items() if value is not None}
+    )  # fmt: skip
 
 
 def validate(paths: list[str]) -> int:

@@ -1,10 +1,19 @@
-"""Settings: defaults, overridden by RESPONSES_EMULATOR_* environment variables, then by CLI flags."""
+"""Settings: defaults, overridden by RESPONSES_EMULATOR_* environment variables, then by CLI flags.
+
+Each setting is declared once, as a `Config` field with a `Setting` beside it; the environment
+parsing (`Config.from_env`), the `serve` flags (emulator.cli), the pytest marker's list of settings
+and the README's table (`settings_table`, kept in step by a test) are all derived from them.
+"""
 
 from __future__ import annotations
 
 import os
+import types
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
+from functools import cache
+from typing import Any, Literal
 
 from emulator.engine.events import REASONING_EVENTS
 from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
@@ -18,35 +27,76 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 @dataclass(frozen=True)
+class Setting:
+    """How a Config field is described and given: its help, flag and allowed values."""
+
+    help: str
+    flag: str | None = None  # default: --<name>; a switch that turns a default True off: --no-...
+    choices: tuple[str, ...] | None = None
+    many: Literal["append", "extend"] | None = None  # a tuple field: the flag repeats or takes several
+    metavar: str | None = None
+    shown_default: str | None = None  # the table's Default column, where the value alone misleads
+
+
+def setting(default: Any, help: str, **how: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(help, **how)})
+
+
+@dataclass(frozen=True)
 class Config:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    seed: int = 0
-    api_keys: tuple[str, ...] = (DEV_API_KEY,)
-    auth: bool = True
-    strict: bool = False
-    max_stored: int = 10_000
-    max_body_bytes: int = 10 * 1024 * 1024
-    frozen_time: float | None = None  # freeze the clock at this Unix time (byte-identical runs)
-    log_level: str = "info"
+    host: str = setting("127.0.0.1", "interface to bind")
+    port: int = setting(8080, "port to listen on (`0` picks a free one)")
+    seed: int = setting(0, "seed for ids and generated text")
+    api_keys: tuple[str, ...] = setting(
+        (DEV_API_KEY,), "accepted bearer key (repeat the flag for several)",
+        flag="--api-key", many="append", metavar="KEY",
+    )  # fmt: skip
+    auth: bool = setting(True, "accept requests without a key", flag="--no-auth", shown_default="auth on")
+    strict: bool = setting(False, "unknown request fields are 400s, not warnings")
+    max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
+    max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")
+    journal: int = setting(1000, "requests kept for `GET /_emulator/requests` (`0`: none)")
+    frozen_time: float | None = setting(
+        None, "freeze the clock at this Unix time, for byte-identical runs", shown_default="real time"
+    )
+    log_level: str = setting("info", "log level (the emulator's and uvicorn's)", choices=LOG_LEVELS)
     # Streaming (contract decision 5) and pacing (emulator.engine.timing)
-    timing: str = "instant"  # a profile or spec; `serve` defaults to "realistic"
-    keepalive: float = 15.0  # seconds of silence in a stream before a `: keepalive` comment
-    done_sentinel: bool = True  # send `data: [DONE]` after the terminal event
-    reasoning_events: str = "orq"  # "orq": response.reasoning.*; "openai": response.reasoning_text.*
-    function_call_status: str = "auto"  # auto | requires_action | completed (contract decision 4)
+    timing: str = setting(
+        "instant", "pacing of every response: a profile (`instant`, `realistic`) or a spec such as "
+        "`realistic,ttft_ms=800` (see Streaming); per request: the x-emulator-timing header",
+        shown_default="`realistic` (`instant` in `create_app`)",
+    )  # fmt: skip
+    keepalive: float = setting(15.0, "seconds of stream silence before a `: keepalive` comment")
+    reasoning_events: str = setting(
+        "orq", "reasoning event names: `orq` (response.reasoning.*) or `openai` (response.reasoning_text.*)",
+        choices=tuple(REASONING_EVENTS),
+    )  # fmt: skip
+    done_sentinel: bool = setting(
+        True, "end streams without `data: [DONE]`", flag="--no-done", shown_default="`[DONE]` sent"
+    )
+    function_call_status: str = setting(
+        "auto", "status of a turn that ends calling a function: `requires_action`, `completed`, or `auto` "
+        "(`completed` for orq SDKs from 4.13.1, else `requires_action`)",
+        choices=FUNCTION_CALL_STATUSES,
+    )  # fmt: skip
     # Scenarios (emulator.scenarios)
-    scenarios: tuple[str, ...] = ()  # files and directories to load
-    strict_scenarios: bool = False  # no match is a 400 no_scenario_matched, not the default backend
-    reload: bool = True  # reload scenario files when they change
-    journal: int = 1000  # requests the journal keeps (GET /_emulator/requests); 0 keeps none
+    scenarios: tuple[str, ...] = setting(
+        (), "scenario files or directories (`builtin`: the shipped library)",
+        many="extend", metavar="PATH", shown_default="none",
+    )  # fmt: skip
+    strict_scenarios: bool = setting(False, "a request no scenario matches is a 400 `no_scenario_matched`")
+    reload: bool = setting(
+        True, "do not watch the scenario files", flag="--no-reload", shown_default="reload on"
+    )
 
     def __post_init__(self) -> None:
         parse_timing(self.timing)  # raises ValueError naming the problem
-        if self.reasoning_events not in REASONING_EVENTS:
-            raise ValueError(f"reasoning_events must be one of {', '.join(REASONING_EVENTS)}")
-        if self.function_call_status not in FUNCTION_CALL_STATUSES:
-            raise ValueError(f"function_call_status must be one of {', '.join(FUNCTION_CALL_STATUSES)}")
+        for f in fields(self):
+            allowed = about(f).choices
+            if allowed is not None and getattr(self, f.name) not in allowed:
+                raise ValueError(f"{f.name} must be one of {', '.join(allowed)}")
+        if not self.api_keys:
+            raise ValueError("api_keys needs at least one key")
         if self.journal < 0:
             raise ValueError("journal must be a number of requests >= 0")
         if not self.keepalive > 0:
@@ -58,43 +108,84 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
-        """Defaults overridden by RESPONSES_EMULATOR_<FIELD> (API_KEYS is comma-separated,
-        AUTH takes 0/1/true/false)."""
+        """Defaults overridden by RESPONSES_EMULATOR_<FIELD> (tuples are comma-separated, switches
+        take 1/0/true/false/yes/no)."""
         changes: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
+            raw = environ.get(env_name(f))
             if raw is None:
                 continue
             try:
-                changes[f.name] = _parse(f.name, raw)
+                changes[f.name] = parse(f, raw)
             except ValueError as exc:
-                raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r}: {exc}") from None
+                raise ValueError(f"{env_name(f)}={raw!r}: {exc}") from None
         try:
             return replace(cls(), **changes)
         except ValueError as exc:
             raise ValueError(f"{ENV_PREFIX}* settings: {exc}") from None
 
 
-def _parse(name: str, raw: str) -> object:
-    match name:
-        case "port" | "seed" | "max_stored" | "max_body_bytes" | "journal":
-            return int(raw)
-        case "frozen_time" | "keepalive":
-            return float(raw)
-        case "auth" | "strict" | "done_sentinel" | "strict_scenarios" | "reload":
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError("expected 1/0/true/false")
-            return raw.lower() in ("1", "true", "yes")
-        case "api_keys":
-            keys = tuple(k.strip() for k in raw.split(",") if k.strip())
-            if not keys:
-                raise ValueError("needs at least one key")
-            return keys
-        case "scenarios":
-            return tuple(p.strip() for p in raw.split(",") if p.strip())
-        case "log_level":
-            if raw.lower() not in LOG_LEVELS:
-                raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
-            return raw.lower()
-        case _:
-            return raw
+def about(f: Field[Any]) -> Setting:
+    setting_: Setting = f.metadata["setting"]
+    return setting_
+
+
+@cache
+def kind(name: str) -> Any:
+    """A field's type: int, float, bool, str or tuple (`float | None` is float)."""
+    hint = typing.get_type_hints(Config)[name]
+    if isinstance(hint, types.UnionType):  # an optional value: its type
+        hint = next(t for t in typing.get_args(hint) if t is not type(None))
+    return typing.get_origin(hint) or hint
+
+
+def env_name(f: Field[Any]) -> str:
+    return ENV_PREFIX + f.name.upper()
+
+
+def flag(f: Field[Any]) -> str:
+    return about(f).flag or "--" + f.name.replace("_", "-")
+
+
+def parse(f: Field[Any], raw: str) -> object:
+    """A setting's value from its environment variable's text."""
+    typ = kind(f.name)
+    if typ is bool:
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError("expected 1/0/true/false")
+        return raw.lower() in ("1", "true", "yes")
+    if typ is tuple:
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if typ in (int, float):
+        return typ(raw)
+    choices = about(f).choices
+    if choices is not None:
+        if raw.lower() not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw.lower()
+    return raw
+
+
+def settings_table() -> str:
+    """The README's table of settings, in Markdown."""
+    rows = ["| Flag | Environment variable | Default | |", "|---|---|---|---|"]
+    for f in fields(Config):
+        how = about(f)
+        given = flag(f) + (f" {how.metavar}" if how.metavar else "") + ("..." if how.many == "extend" else "")
+        env = f"`{env_name(f)}`"
+        if kind(f.name) is bool:
+            env = f"`{env_name(f)}={'false' if f.default else 'true'}`"
+        elif how.many is not None:
+            env += " (comma-separated)"
+        rows.append(f"| `{given}` | {env} | {how.shown_default or _shown(f.default)} | {how.help} |")
+    return "\n".join(rows)
+
+
+def _shown(value: Any) -> str:
+    if value is False:
+        return "off"
+    if isinstance(value, tuple):
+        value = ", ".join(value)
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    return f"`{value}`"

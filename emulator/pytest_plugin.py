@@ -38,7 +38,7 @@ MARKER = (
     "emulator(scenarios=None, seed=None, strict=False, **settings): settings of this test's "
     "responses emulator: scenario files or directories (relative to the test file; 'builtin' is "
     "the shipped library), the seed, strict (unknown request fields and unmatched requests are "
-    "400s), and any other emulator.config.Config field (timing, frozen_time, ...)"
+    f"400s), and any other setting: {', '.join(f.name for f in fields(Config))}"
 )
 
 

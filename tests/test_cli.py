@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import re
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from orq_ai_sdk import Orq
 
+from emulator import cli
 from emulator.config import DEV_API_KEY, Config
 
 HI = {"model": "openai/gpt-4o", "input": "hi"}
@@ -168,3 +170,80 @@ def test_serve_logs_its_scenario_load() -> None:
     with serve("--scenarios", "scenarios", "--log-level", "info", errors=errors):
         pass
     assert re.search(r"INFO: +loaded \d+ scenario\(s\) from \d+ file\(s\)", "".join(errors))
+
+
+# Every setting, through its flag and through its environment variable (values written by hand).
+FLAGS = [
+    (["--host", "0.0.0.0"], "host", "0.0.0.0"),
+    (["--port", "9"], "port", 9),
+    (["--seed", "4"], "seed", 4),
+    (["--api-key", "a", "--api-key", "b"], "api_keys", ("a", "b")),
+    (["--no-auth"], "auth", False),
+    (["--strict"], "strict", True),
+    (["--max-stored", "3"], "max_stored", 3),
+    (["--max-body-bytes", "100"], "max_body_bytes", 100),
+    (["--journal", "0"], "journal", 0),
+    (["--frozen-time", "12.5"], "frozen_time", 12.5),
+    (["--log-level", "debug"], "log_level", "debug"),
+    (["--timing", "instant"], "timing", "instant"),
+    (["--keepalive", "2"], "keepalive", 2.0),
+    (["--reasoning-events", "openai"], "reasoning_events", "openai"),
+    (["--no-done"], "done_sentinel", False),
+    (["--function-call-status", "completed"], "function_call_status", "completed"),
+    (["--scenarios", "a", "b"], "scenarios", ("a", "b")),
+    (["--strict-scenarios"], "strict_scenarios", True),
+    (["--no-reload"], "reload", False),
+]
+ENVIRONMENT = [
+    ("HOST", "0.0.0.0", "host", "0.0.0.0"),
+    ("PORT", "9", "port", 9),
+    ("SEED", "4", "seed", 4),
+    ("API_KEYS", "a, b", "api_keys", ("a", "b")),
+    ("AUTH", "false", "auth", False),
+    ("STRICT", "1", "strict", True),
+    ("MAX_STORED", "3", "max_stored", 3),
+    ("MAX_BODY_BYTES", "100", "max_body_bytes", 100),
+    ("JOURNAL", "0", "journal", 0),
+    ("FROZEN_TIME", "12.5", "frozen_time", 12.5),
+    ("LOG_LEVEL", "DEBUG", "log_level", "debug"),
+    ("TIMING", "instant", "timing", "instant"),
+    ("KEEPALIVE", "2", "keepalive", 2.0),
+    ("REASONING_EVENTS", "openai", "reasoning_events", "openai"),
+    ("DONE_SENTINEL", "no", "done_sentinel", False),
+    ("FUNCTION_CALL_STATUS", "completed", "function_call_status", "completed"),
+    ("SCENARIOS", "a,b", "scenarios", ("a", "b")),
+    ("STRICT_SCENARIOS", "yes", "strict_scenarios", True),
+    ("RELOAD", "0", "reload", False),
+]
+
+
+def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
+    every = {f.name for f in dataclasses.fields(Config)}
+    assert {name for _, name, _ in FLAGS} == every
+    assert {name for _, _, name, _ in ENVIRONMENT} == every
+
+
+@pytest.mark.parametrize(("argv", "name", "value"), FLAGS, ids=[name for _, name, _ in FLAGS])
+def test_each_flag_sets_its_setting(argv: list[str], name: str, value: object) -> None:
+    defaults = cli.serve_defaults({})
+    config = cli.serve_config(cli._parser(defaults).parse_args(["serve", *argv]), defaults)
+    assert getattr(config, name) == value
+    untouched = [f.name for f in dataclasses.fields(Config) if f.name != name]
+    assert all(getattr(config, other) == getattr(defaults, other) for other in untouched)
+
+
+@pytest.mark.parametrize(("variable", "raw", "name", "value"), ENVIRONMENT, ids=[e[0] for e in ENVIRONMENT])
+def test_each_environment_variable_sets_its_setting(
+    variable: str, raw: str, name: str, value: object
+) -> None:
+    assert getattr(cli.serve_defaults({f"RESPONSES_EMULATOR_{variable}": raw}), name) == value
+
+
+def test_a_flag_beats_its_environment_variable() -> None:
+    defaults = cli.serve_defaults({"RESPONSES_EMULATOR_PORT": "7", "RESPONSES_EMULATOR_API_KEYS": "env-key"})
+    assert (defaults.port, defaults.api_keys) == (7, ("env-key",))
+    config = cli.serve_config(
+        cli._parser(defaults).parse_args(["serve", "--port", "8", "--api-key", "k"]), defaults
+    )
+    assert (config.port, config.api_keys) == (8, ("k",))
+    assert cli.serve_defaults({}).timing == "realistic"  # serve paces for people unless told

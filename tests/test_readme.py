@@ -43,3 +43,9 @@ def test_snippet_runs(
     exec(compile(snippet.replace("http://127.0.0.1:8080", live.url), "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert re.fullmatch(prints, printed), printed
+
+
+def test_the_settings_table_is_the_one_the_settings_declare() -> None:
+    from emulator.config import settings_table
+
+    assert settings_table() in README, f"README's Configuration table should read:\n{settings_table()}"
