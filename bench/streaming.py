@@ -38,7 +38,7 @@ from bench.apps import (  # noqa: E402
     sample_stream,
 )  # fmt: skip
 from bench.throughput import LOAD_CPU, PIN, load_wrk, server  # noqa: E402
-from emulator.contract.streams import read_sse  # noqa: E402
+from emulator.testing.streams import read_sse  # noqa: E402
 
 SPACING = 0.020  # seconds between deltas in the accuracy run
 DELTA = b"event: response.output_text.delta\n"

@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import logging.config
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
@@ -85,10 +86,12 @@ def serve_defaults(environ: Mapping[str, str]) -> Config:
 def serve_config(args: argparse.Namespace, defaults: Config) -> Config:
     """The settings `serve` runs with: its flags over `defaults`."""
     given = {f.name: getattr(args, f.name) for f in fields(Config)}
-    return dataclasses.replace(
-        defaults, **{name: tuple(value) if isinstance(value, list) else value
-                     for name, value in given.items() if value is not None}
-    )  # fmt: skip
+    changes: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in given.items()
+        if value is not None
+    }
+    return dataclasses.replace(defaults, **changes)
 
 
 def validate(paths: list[str]) -> int:
@@ -114,7 +117,7 @@ def serve(config: Config) -> int:
     class AnnouncingServer(uvicorn.Server):
         """Once listening, prints the base URL each kind of client needs (the port may be 0)."""
 
-        async def startup(self, sockets: list | None = None) -> None:
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
                 print(banner(config, self.servers[0].sockets[0].getsockname()[1]), flush=True)

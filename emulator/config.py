@@ -110,7 +110,7 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
         """Defaults overridden by RESPONSES_EMULATOR_<FIELD> (tuples are comma-separated, switches
         take 1/0/true/false/yes/no)."""
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for f in fields(cls):
             raw = environ.get(env_name(f))
             if raw is None:

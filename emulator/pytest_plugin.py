@@ -52,7 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the shipped library); a test's emulator marker replaces them",
     )
     group.addoption("--emulator-seed", type=int, metavar="N", help="the emulator fixtures' seed (default 0)")
-    parser.addini("emulator_scenarios", "scenario paths the emulator fixtures load", type="args", default=[])
+    # mypy 1.19 takes the `type` argument's string for a type form it cannot read; it is pytest's ini type.
+    parser.addini("emulator_scenarios", "scenario paths the emulator fixtures load", type="args", default=[])  # type: ignore[maybe-unrecognized-str-typeform]
     parser.addini("emulator_seed", "the emulator fixtures' seed", default="0")
 
 

@@ -15,12 +15,12 @@ from pydantic import TypeAdapter
 from emulator.app import create_app
 from emulator.config import DEV_API_KEY, Config
 from emulator.contract import schemas
-from emulator.contract.streams import SseStream, read_sse, stream_problems
 from emulator.engine import tokens
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import ItemPlan
 from emulator.engine.plan import item_texts
 from emulator.testing.server import EmulatorServer
+from emulator.testing.streams import SseStream, read_sse, stream_problems
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
 AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}

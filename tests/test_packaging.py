@@ -7,6 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from emulator import __version__
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,3 +40,9 @@ def test_wheel_contains_the_schemas(tmp_path: Path) -> None:
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "responses-emulator = emulator.cli:main" in text
     assert "responses_emulator = emulator.pytest_plugin" in text
+    # One version (emulator/__init__.py's), the license, and the typing marker
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert f"\nVersion: {__version__}\n" in metadata
+    assert "\nLicense-Expression: MIT\n" in metadata
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    assert "emulator/py.typed" in names

@@ -102,8 +102,8 @@ def test_function_call_items_stream_their_arguments() -> None:
     ],
 )
 def test_a_plan_cut_anywhere_is_a_sound_incomplete_response(request_: dict[str, Any]) -> None:
-    from emulator.contract.streams import stream_problems
     from emulator.engine.plan import item_texts
+    from emulator.testing.streams import stream_problems
 
     plan = plan_of(request_)
     full = [t for item in plan.response["output"] for t in item_texts(item)]

@@ -18,11 +18,11 @@ from emulator.app import create_app
 from emulator.clock import FrozenClock
 from emulator.config import DEV_API_KEY
 from emulator.contract import schemas
-from emulator.contract.streams import read_sse, stream_problems
 from emulator.engine.events import numbered
 from emulator.engine.plan import Plan
 from emulator.engine.timing import parse_timing
 from emulator.render.sse import EventStream
+from emulator.testing.streams import read_sse, stream_problems
 from tests.support import AUTH, T0, LiveServer, assert_contract_stream, make_config
 
 URL = "/v3/router/responses"

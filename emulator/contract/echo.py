@@ -96,7 +96,7 @@ def _echo_text(text: dict[str, Any]) -> dict[str, Any]:
 
 def _echo_truncation(value: Any) -> str:
     # An OpenAI-client field, not orq's (so unvalidated): echoed only when it is a known value.
-    return value if value in ("auto", "disabled") else TEMPLATE["truncation"]
+    return str(value) if value in ("auto", "disabled") else str(TEMPLATE["truncation"])
 
 
 def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:

@@ -57,26 +57,28 @@ def _expected_types(expected: str | list[str]) -> str:
 def failure(error: ValidationError) -> Failure:
     """One failure for one jsonschema error, at the most precise pointer available."""
     path = list(error.absolute_path)
-    value = error.instance
-    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    value: Any = error.instance
+    schema = _schema_of(error)
+    expected: Any = error.validator_value  # the keyword's value in the schema, whatever its type
+    custom = schema.get("errorMessage")
     keyword = error.validator
     where = pointer(path)
     reveal = not (path and path[0] in _NEVER_ECHO)
     shown = describe(value, reveal=reveal)
 
     if keyword == "required":
-        missing = next((k for k in error.validator_value if k not in value), error.validator_value[0])
+        missing = next((k for k in expected if k not in value), expected[0])
         where = pointer([*path, missing])
         return Failure(where, f"{where} is required")
     if keyword == "additionalProperties":
-        extras = [k for k in value if k not in error.schema.get("properties", {})]
+        extras = [k for k in value if k not in schema.get("properties", {})]
         where = pointer([*path, extras[0]]) if extras else where
         return Failure(where, f"{where} is not a known field here")
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema reports a bad key with the key itself as the instance, at the map's path.
         key_at = pointer([*path, value])
         if keyword == "maxLength":
-            limit = f"at most {error.validator_value} characters; this one has {len(value)}"
+            limit = f"at most {expected} characters; this one has {len(value)}"
             return Failure(key_at, f"{key_at}: keys here must be {limit}")
         return Failure(key_at, f"{key_at}: invalid key ({error.message})")
     if custom:
@@ -85,39 +87,44 @@ def failure(error: ValidationError) -> Failure:
     label = where or "the request body"
     match keyword:
         case "type":
-            message = f"{label} must be {_expected_types(error.validator_value)}, got {shown}"
+            message = f"{label} must be {_expected_types(expected)}, got {shown}"
         case "enum":
-            message = f"{label} must be one of {_choices(error.validator_value)}; got {shown}"
+            message = f"{label} must be one of {_choices(expected)}; got {shown}"
         case "const":
-            message = f"{label} must be {_choices([error.validator_value])}; got {shown}"
+            message = f"{label} must be {_choices([expected])}; got {shown}"
         case "minimum" | "exclusiveMinimum":
-            message = f"{label} must be at least {error.validator_value}; got {shown}"
+            message = f"{label} must be at least {expected}; got {shown}"
         case "maximum" | "exclusiveMaximum":
-            message = f"{label} must be at most {error.validator_value}; got {shown}"
+            message = f"{label} must be at most {expected}; got {shown}"
         case "minLength":
             message = (
                 f"{label} must not be empty"
-                if error.validator_value == 1
-                else f"{label} must be at least {error.validator_value} characters"
+                if expected == 1
+                else f"{label} must be at least {expected} characters"
             )
         case "maxLength":
-            message = f"{label} must be at most {error.validator_value} characters; got {len(value)}"
+            message = f"{label} must be at most {expected} characters; got {len(value)}"
         case "maxProperties":
-            message = f"{label} may hold at most {error.validator_value} entries; got {len(value)}"
+            message = f"{label} may hold at most {expected} entries; got {len(value)}"
         case "minItems":
-            message = f"{label} must hold at least {error.validator_value} item(s)"
+            message = f"{label} must hold at least {expected} item(s)"
         case "maxItems":
-            message = f"{label} may hold at most {error.validator_value} items; got {len(value)}"
+            message = f"{label} may hold at most {expected} items; got {len(value)}"
         case "pattern":
-            message = f"{label} must match {error.validator_value!r}; got {shown}"
+            message = f"{label} must match {expected!r}; got {shown}"
         case _:
             message = f"{label} is invalid ({keyword})" if not reveal else f"{label}: {error.message}"
     return Failure(where, message)
 
 
+def _schema_of(error: ValidationError) -> dict[str, Any]:
+    """The (sub)schema that failed, or {} for a boolean schema."""
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
 def _leaves(error: ValidationError) -> Iterable[ValidationError]:
     """Errors from anyOf/oneOf carry their causes in `context`; report the deepest ones."""
-    if error.validator in ("anyOf", "oneOf") and error.context and "errorMessage" not in error.schema:
+    if error.validator in ("anyOf", "oneOf") and error.context and "errorMessage" not in _schema_of(error):
         deepest = max(len(e.absolute_path) for e in error.context)
         for sub in error.context:
             if len(sub.absolute_path) == deepest:

@@ -35,7 +35,8 @@ def data_dir(name: str) -> Path:
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    return orjson.loads((data_dir("schemas") / name).read_bytes())
+    schema: dict[str, Any] = orjson.loads((data_dir("schemas") / name).read_bytes())
+    return schema
 
 
 @functools.cache

@@ -79,9 +79,11 @@ def _pruned(node: Any, path: list[str | int], keys: set[str]) -> Any:
     if not path:
         return {k: v for k, v in node.items() if k not in keys}
     head, *rest = path
-    copy = list(node) if isinstance(node, list) else dict(node)
-    copy[head] = _pruned(node[head], rest, keys)  # type: ignore[index]
-    return copy
+    if isinstance(node, list):
+        items = list(node)
+        items[int(head)] = _pruned(node[int(head)], rest, keys)
+        return items
+    return {**node, head: _pruned(node[head], rest, keys)}
 
 
 def check_rules(body: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """The Plan: everything one response will say, decided before a byte is sent.
 
 A Plan is the final response snapshot plus, for each output item, the pieces it streams in and
-the delay before each piece. Every rendering reads the same Plan: JSON renders `response` (the
-final snapshot), server-sent events and WebSocket frames render `events()`. So the concatenated
-deltas always equal the final text, and the terminal event always carries what GET returns.
+the delay before each piece. Every rendering reads the same Plan: JSON mode sends `response` (the
+final snapshot), server-sent events render `events()` (and so will any other streaming transport).
+So the concatenated deltas always equal the final text, and the terminal event always carries what
+GET returns.
 
 What an item streams, and how it reads when cut short, is its kind's (emulator.engine.items).
 """

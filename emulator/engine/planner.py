@@ -162,7 +162,7 @@ def _within(items: list[ItemPlan], limit: int | None) -> tuple[list[ItemPlan], i
             streams.append(stream[:budget])
             budget -= len(streams[-1])
             if len(stream) > len(streams[-1]):
-                rest = [[] for _ in plan.pieces[s + 1 :]]
+                rest: list[list[str]] = [[] for _ in plan.pieces[s + 1 :]]
                 kept.append(ItemPlan(plan.item, streams + rest, delay_before=plan.delay_before))
                 return kept, n, True
         kept.append(ItemPlan(plan.item, streams, delay_before=plan.delay_before))

@@ -1,7 +1,7 @@
 """The Responses service: the life of every request, whichever transport carries it.
 
-A transport (the HTTP routes; the WebSocket route to come; the pytest fixture through either)
-parses, authenticates and writes; everything between is here: validation, the gateway's retries
+A transport (the HTTP routes, which the pytest fixtures reach in process or on a port) parses,
+authenticates and writes; everything between is here: validation, the gateway's retries
 and fallbacks, the scenario layer or the default backend, the Plan, waiting on the clock, the
 store, and replay. Nothing here knows ASGI, header bytes or status lines.
 
@@ -119,18 +119,19 @@ class ResponsesService:
             )  # fmt: skip
         plan = self.planner.plan(call, turn, context.timing)
         telemetry = plan.response["telemetry"]
+        trace = (telemetry["trace_id"], telemetry["span_id"])
         answer = Answer(
-            warnings, call.response_id, (telemetry["trace_id"], telemetry["span_id"]), route=route,
+            warnings, call.response_id, trace, route=route,
             scenario=turn.scenario, misses=turn.misses, history=call.history,
         )  # fmt: skip
         if request.get("stream") is True:
-            answer.events = self._streamed(plan, answer.trace, self._reasoning(context))
+            answer.events = self._streamed(plan, trace, self._reasoning(context))
             return answer
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
-            self._store_in_progress(plan, answer.trace)
+            self._store_in_progress(plan, trace)
             await self.clock.sleep(delay)
-        answer.body = self._store_final(plan, answer.trace)
+        answer.body = self._store_final(plan, trace)
         return answer
 
     def retrieve(self, response_id: str) -> StoredResponse:

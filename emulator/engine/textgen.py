@@ -38,7 +38,8 @@ def request_digest(seed: int, request: dict[str, Any]) -> bytes:
     )
     shake = _seeded(seed).copy()
     shake.update(orjson.dumps(generation, option=orjson.OPT_SORT_KEYS))
-    return shake.digest(_STREAM_BYTES)
+    digest: bytes = shake.digest(_STREAM_BYTES)
+    return digest
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,8 +1,8 @@
 """How a response feels in time: time to first token, tokens per second, chunking, jitter.
 
 A `Timing` turns each streamed text's tokens into deltas (`chunk_tokens` tokens each) and the gap
-before each delta. The Plan carries those gaps, so the SSE renderer, the WebSocket renderer and
-JSON mode (which answers after the Plan's whole duration) all keep the same time.
+before each delta. The Plan carries those gaps, so the SSE renderer and JSON mode (which answers
+after the Plan's whole duration) keep the same time, as any other transport will.
 
 Timing comes from a profile (`instant`, `realistic`) or a spec that adjusts one:
 `realistic,ttft_ms=800,tokens_per_second=20` or `chunk_tokens=3`. The server's `--timing` sets
@@ -12,7 +12,7 @@ it for every request; the `x-emulator-timing` request header overrides it for on
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,7 +59,7 @@ PROFILES = {
     "realistic": Timing(ttft=0.35, tokens_per_second=50.0, chunk_tokens=1, jitter=0.25),
 }
 
-_KEYS = {
+_KEYS: dict[str, tuple[str, Callable[[str], float], str]] = {
     "ttft_ms": ("ttft", lambda v: float(v) / 1000, "a number of milliseconds >= 0"),
     "tokens_per_second": ("tokens_per_second", float, "a number >= 0 (0: no pacing)"),
     "chunk_tokens": ("chunk_tokens", int, "a whole number >= 1"),
@@ -86,7 +86,8 @@ def parse_timing(spec: str, base: Timing | None = None) -> Timing:
             value = convert(raw)
         except ValueError:
             raise ValueError(f"{key} must be {expected}, got {raw!r}") from None
-        timing = replace(timing, **{field: value})
+        changed: dict[str, Any] = {field: value}
+        timing = replace(timing, **changed)
         if not _valid(timing):
             raise ValueError(f"{key} must be {expected}, got {raw!r}")
     return timing

@@ -147,8 +147,8 @@ class ResponsesRoutes:
             if self.auth is not None:
                 self.auth.check(request.headers)
             answer = await target.handler(request)
-        except ApiError as error:
-            answer = Answer(error=error)
+        except ApiError as refused:
+            answer = Answer(error=refused)
         except ClientDisconnected:
             return
         except Exception as exc:  # a bug still gets the envelope, and the server lives on

@@ -1,1 +1,1 @@
-"""Plan -> bytes on the wire. JSON now; server-sent events and WebSocket frames read the same Plan."""
+"""A Plan's events as bytes on the wire: server-sent events (sse.py); JSON bodies (json.py)."""

@@ -121,7 +121,7 @@ def _unknown_field_hints(errors: list[ValidationError]) -> dict[str, str]:
         pending += error.context or []
         if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
             continue
-        known = sorted(error.schema.get("properties", {}))
+        known = sorted(error.schema.get("properties", {}) if isinstance(error.schema, dict) else ())
         for key in error.instance:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)

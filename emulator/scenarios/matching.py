@@ -7,6 +7,7 @@ matches, so they name the field, what it held, and what the scenario wanted.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,16 +124,13 @@ def conditions(match: dict[str, Any]) -> list[Test]:
         tests.append(_text("model", lambda v: v.request["model"], TextMatch.of(match["model"], "glob")))
     for field, label in (("last_user_message", "the last user message"), ("any_input", "the input")):
         if field in match:
-            tests.append(
-                _text(label, lambda v, f=field: getattr(v, f), TextMatch.of(match[field], "contains"))
-            )
+            tests.append(_text(label, operator.attrgetter(field), TextMatch.of(match[field], "contains")))
     if "instructions" in match:
         read_instructions: Callable[[RequestView], str] = lambda v: v.request.get("instructions") or ""  # noqa: E731
         tests.append(
             _text("instructions", read_instructions, TextMatch.of(match["instructions"], "contains"))
         )
-    for name in match.get("tools", []):
-        tests.append(lambda v, n=name: None if n in v.tool_names else f"tool {n!r} is not offered")
+    tests += [_offered(name) for name in match.get("tools", [])]
     for wanted in match.get("tool_results", []):
         tests.append(_tool_result(wanted))
     for key, value in match.get("metadata", {}).items():
@@ -197,5 +195,12 @@ def _turn(spec: int | dict[str, int]) -> Test:
             return None
         wanted = f"{low}" if low == high else f"{low} to {'any' if high is None else high}"
         return f"this is turn {turn} of its conversation, not {wanted}"
+
+    return test
+
+
+def _offered(name: str) -> Test:
+    def test(view: RequestView) -> str | None:
+        return None if name in view.tool_names else f"tool {name!r} is not offered"
 
     return test

@@ -218,7 +218,7 @@ class TurnScript:
     @staticmethod
     def _arguments(call: dict[str, Any], context: Context, at: str) -> str:
         if call.get("generate"):
-            offered = next(
+            offered: dict[str, Any] = next(
                 (t for t in context.view.request.get("tools", []) if t.get("name") == call["name"]), {}
             )
             schema = offered.get("parameters") or {"type": "object"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from orq_ai_sdk import Orq
 
     from emulator.testing.server import EmulatorServer
+
+
+_Client = TypeVar("_Client")
 
 
 class Emulator:
@@ -183,7 +186,7 @@ class Emulator:
             client.close()
         self._clients.clear()
 
-    def _keep(self, client: Any) -> Any:
+    def _keep(self, client: _Client) -> _Client:
         self._clients.append(client)
         return client
 

@@ -105,6 +105,9 @@ def stream_problems(events: list[dict[str, Any]], *, replay_from: int = 0) -> li
         if kind in LIFECYCLE or kind in TERMINAL or kind == "error":
             continue
         index = event.get("output_index")
+        if not isinstance(index, int):
+            problems.append(f"{where}: {kind} has no output_index")
+            continue
         if kind == "response.output_item.added":
             if whole and index != len(items):
                 problems.append(f"{where}: output_index {index}, expected {len(items)} (contiguous from 0)")
