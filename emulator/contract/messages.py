@@ -61,7 +61,7 @@ def failure(error: ValidationError) -> Failure:
     schema = _schema_of(error)
     expected: Any = error.validator_value  # the keyword's value in the schema, whatever its type
     custom = schema.get("errorMessage")
-    keyword = error.validator
+    keyword = str(error.validator)
     where = pointer(path)
     reveal = not (path and path[0] in _NEVER_ECHO)
     shown = describe(value, reveal=reveal)
@@ -85,36 +85,46 @@ def failure(error: ValidationError) -> Failure:
         got = "" if isinstance(value, dict | list) else f"; got {shown}"
         return Failure(where, f"{where or 'the request body'} {custom}{got}")
     label = where or "the request body"
+    message = _keyword_message(keyword, label, expected, value, shown)
+    if message is None:
+        message = f"{label} is invalid ({keyword})" if not reveal else f"{label}: {error.message}"
+    return Failure(where, message)
+
+
+def _keyword_message(keyword: str, label: str, expected: Any, value: Any, shown: str) -> str | None:
+    """The message for a failed schema keyword; None for a keyword without one of its own."""
     match keyword:
         case "type":
-            message = f"{label} must be {_expected_types(expected)}, got {shown}"
+            return f"{label} must be {_expected_types(expected)}, got {shown}"
         case "enum":
-            message = f"{label} must be one of {_choices(expected)}; got {shown}"
+            return f"{label} must be one of {_choices(expected)}; got {shown}"
         case "const":
-            message = f"{label} must be {_choices([expected])}; got {shown}"
+            return f"{label} must be {_choices([expected])}; got {shown}"
         case "minimum" | "exclusiveMinimum":
-            message = f"{label} must be at least {expected}; got {shown}"
+            return f"{label} must be at least {expected}; got {shown}"
         case "maximum" | "exclusiveMaximum":
-            message = f"{label} must be at most {expected}; got {shown}"
-        case "minLength":
-            message = (
-                f"{label} must not be empty"
-                if expected == 1
-                else f"{label} must be at least {expected} characters"
-            )
-        case "maxLength":
-            message = f"{label} must be at most {expected} characters; got {len(value)}"
-        case "maxProperties":
-            message = f"{label} may hold at most {expected} entries; got {len(value)}"
-        case "minItems":
-            message = f"{label} must hold at least {expected} item(s)"
-        case "maxItems":
-            message = f"{label} may hold at most {expected} items; got {len(value)}"
+            return f"{label} must be at most {expected}; got {shown}"
         case "pattern":
-            message = f"{label} must match {expected!r}; got {shown}"
-        case _:
-            message = f"{label} is invalid ({keyword})" if not reveal else f"{label}: {error.message}"
-    return Failure(where, message)
+            return f"{label} must match {expected!r}; got {shown}"
+    return _size_message(keyword, label, expected, value)
+
+
+def _size_message(keyword: str, label: str, expected: Any, value: Any) -> str | None:
+    """The message for a failed length or size keyword; None for any other keyword."""
+    match keyword:
+        case "minLength":
+            if expected == 1:
+                return f"{label} must not be empty"
+            return f"{label} must be at least {expected} characters"
+        case "maxLength":
+            return f"{label} must be at most {expected} characters; got {len(value)}"
+        case "maxProperties":
+            return f"{label} may hold at most {expected} entries; got {len(value)}"
+        case "minItems":
+            return f"{label} must hold at least {expected} item(s)"
+        case "maxItems":
+            return f"{label} may hold at most {expected} items; got {len(value)}"
+    return None
 
 
 def _schema_of(error: ValidationError) -> dict[str, Any]:

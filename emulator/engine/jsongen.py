@@ -24,10 +24,7 @@ def generate(schema: Any, rng: random.Random, root: Any = None, depth: int = 0) 
     if not isinstance(schema, dict) or depth > _MAX_DEPTH:
         return None if depth > _MAX_DEPTH else rng.choice(_WORDS)
     if "$ref" in schema and isinstance(schema["$ref"], str) and schema["$ref"].startswith("#/"):
-        target: Any = root
-        for part in schema["$ref"][2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return generate(target, rng, root, depth + 1)
+        return generate(_referenced(schema["$ref"], root), rng, root, depth + 1)
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -39,6 +36,18 @@ def generate(schema: Any, rng: random.Random, root: Any = None, depth: int = 0) 
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"] or ["null"]
         kind = rng.choice(kinds)
+    return _of_type(kind, schema, rng, root, depth)
+
+
+def _referenced(ref: str, root: Any) -> Any:
+    """The subschema a local `$ref` ("#/$defs/city") points at; {} where the path leads nowhere."""
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part, {}) if isinstance(target, dict) else {}
+    return target
+
+
+def _of_type(kind: str, schema: dict[str, Any], rng: random.Random, root: Any, depth: int) -> Any:
     if kind == "object":
         required = set(schema.get("required", []))
         return {

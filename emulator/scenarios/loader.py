@@ -25,28 +25,7 @@ def load(
     """Every scenario in the files and directories named, then in the in-memory `documents`
     (the data a file would hold, and where each part was written), and every problem found in
     them. The set is only meant to be used when there are no problems."""
-    sources: list[SourceFile] = []
-    problems: list[Problem] = []
-    paths = list(paths)
-    found_any = False
-    for path in files_in(paths):
-        found_any = True
-        if not path.exists():
-            problems.append(Problem(str(path), None, "no such file or directory"))
-            continue
-        source, found = read(path)
-        problems += found
-        if source is not None:
-            sources.append(source)
-    if paths and not found_any:
-        problems.append(
-            Problem(", ".join(map(str, paths)), None, "no scenario files (*.yaml, *.yml, *.json) found")
-        )
-    for document in documents:
-        source, found = checked(document)
-        problems += found
-        if source is not None:
-            sources.append(source)
+    sources, problems = _sources(list(paths), documents)
     built = ScenarioSet(files=[s.path for s in sources])
     seen: dict[str, str] = {}
     order: list[tuple[int, int, Scenario]] = []
@@ -76,6 +55,34 @@ def load(
                 problems.append(source.problem(problem.at, problem.message, problem.hint))
     built.scenarios = [scenario for _, _, scenario in sorted(order, key=lambda entry: entry[:2])]
     return built, problems
+
+
+def _sources(
+    paths: list[str | Path], documents: Iterable[SourceFile]
+) -> tuple[list[SourceFile], list[Problem]]:
+    """The files under `paths`, then the documents, each read and checked against the schema."""
+    sources: list[SourceFile] = []
+    problems: list[Problem] = []
+    found_any = False
+    for path in files_in(paths):
+        found_any = True
+        if not path.exists():
+            problems.append(Problem(str(path), None, "no such file or directory"))
+            continue
+        source, found = read(path)
+        problems += found
+        if source is not None:
+            sources.append(source)
+    if paths and not found_any:
+        problems.append(
+            Problem(", ".join(map(str, paths)), None, "no scenario files (*.yaml, *.yml, *.json) found")
+        )
+    for document in documents:
+        source, found = checked(document)
+        problems += found
+        if source is not None:
+            sources.append(source)
+    return sources, problems
 
 
 def _scenario(spec: dict[str, Any], at: str, source: SourceFile) -> Scenario:

@@ -78,13 +78,26 @@ def stream_problems(events: list[dict[str, Any]], *, replay_from: int = 0) -> li
     """Every ordering rule the events break; empty when the stream is sound. `replay_from` is the
     first sequence number expected (a replay with starting_after=N starts at N+1); rules that need
     the events before it are checked only for a whole stream."""
-    problems: list[str] = []
     if not events:
         return ["the stream has no events"]
+    whole = replay_from == 0
+    problems = _stream_level_problems(events, replay_from, whole)
+    items = _ItemRules(whole)
+    for n, event in enumerate(events):
+        following = events[n + 1]["type"] if n + 1 < len(events) else None
+        items.check(f"event {event.get('sequence_number', n)} ({event['type']})", event, following)
+    problems += items.problems
+    if whole and events[-1]["type"] in TERMINAL:
+        problems += items.closing_problems(events[-1]["response"])
+    return problems
+
+
+def _stream_level_problems(events: list[dict[str, Any]], replay_from: int, whole: bool) -> list[str]:
+    """Sequence numbers, the first and the terminal event, one response throughout."""
+    problems: list[str] = []
     numbers = [e.get("sequence_number") for e in events]
     if numbers != list(range(replay_from, replay_from + len(events))):
         problems.append(f"sequence numbers are not contiguous from {replay_from}: {numbers[:12]}...")
-    whole = replay_from == 0
     if whole and events[0]["type"] != "response.created":
         problems.append(f"the first event is {events[0]['type']}, not response.created")
     terminals = [n for n, e in enumerate(events) if e["type"] in TERMINAL]
@@ -93,58 +106,74 @@ def stream_problems(events: list[dict[str, Any]], *, replay_from: int = 0) -> li
     response_ids = {e["response"]["id"] for e in events if "response" in e}
     if len(response_ids) > 1:
         problems.append(f"lifecycle events name different responses: {sorted(response_ids)}")
+    return problems
 
-    items: dict[int, dict[str, Any]] = {}  # output_index -> the item announced
-    finished: dict[int, dict[str, Any]] = {}
-    texts: dict[tuple[int, str, int], str] = {}
-    for n, event in enumerate(events):
+
+class _ItemRules:
+    """The rules of the item events, checked one event at a time."""
+
+    def __init__(self, whole: bool) -> None:
+        self.whole = whole
+        self.problems: list[str] = []
+        self.items: dict[int, dict[str, Any]] = {}  # output_index -> the item announced
+        self.finished: dict[int, dict[str, Any]] = {}
+        self.texts: dict[tuple[int, str, int], str] = {}
+
+    def check(self, where: str, event: dict[str, Any], following: str | None) -> None:
         kind = event["type"]
-        where = f"event {event.get('sequence_number', n)} ({kind})"
-        if kind == "error" and n + 1 < len(events) and events[n + 1]["type"] != "response.failed":
-            problems.append(f"{where}: an error event must be followed by response.failed")
+        if kind == "error" and following is not None and following != "response.failed":
+            self.problems.append(f"{where}: an error event must be followed by response.failed")
         if kind in LIFECYCLE or kind in TERMINAL or kind == "error":
-            continue
+            return
         index = event.get("output_index")
         if not isinstance(index, int):
-            problems.append(f"{where}: {kind} has no output_index")
-            continue
-        if kind == "response.output_item.added":
-            if whole and index != len(items):
-                problems.append(f"{where}: output_index {index}, expected {len(items)} (contiguous from 0)")
-            items[index] = event["item"]
-            continue
-        if index not in items:
-            if whole:
-                problems.append(f"{where}: output_index {index} was never announced by output_item.added")
-            continue
-        if index in finished:
-            problems.append(f"{where}: output_index {index} was already done")
-        item = items[index]
+            self.problems.append(f"{where}: {kind} has no output_index")
+        elif kind == "response.output_item.added":
+            if self.whole and index != len(self.items):
+                self.problems.append(
+                    f"{where}: output_index {index}, expected {len(self.items)} (contiguous from 0)"
+                )
+            self.items[index] = event["item"]
+        elif index not in self.items:
+            if self.whole:
+                self.problems.append(
+                    f"{where}: output_index {index} was never announced by output_item.added"
+                )
+        else:
+            self._announced_item_event(where, kind, index, event)
+
+    def _announced_item_event(self, where: str, kind: str, index: int, event: dict[str, Any]) -> None:
+        if index in self.finished:
+            self.problems.append(f"{where}: output_index {index} was already done")
+        item = self.items[index]
         if "item_id" in event and event["item_id"] != item.get("id"):
-            problems.append(
+            self.problems.append(
                 f"{where}: item_id {event['item_id']} is not the announced item's id {item.get('id')}"
             )
         if kind == "response.output_item.done":
             done_item = event["item"]
             if (done_item.get("id"), done_item.get("type")) != (item.get("id"), item.get("type")):
-                problems.append(f"{where}: the finished item is not the one announced")
-            finished[index] = done_item
+                self.problems.append(f"{where}: the finished item is not the one announced")
+            self.finished[index] = done_item
         elif kind in _TEXT_STREAMS:
             key = _TEXT_STREAMS[kind][2]
             slot = (index, _TEXT_STREAMS[kind][0], event[key] if key else 0)
-            texts[slot] = texts.get(slot, "") + event["delta"]
+            self.texts[slot] = self.texts.get(slot, "") + event["delta"]
         elif kind in _DONE_TYPES:
             field_, key = _DONE_TYPES[kind]
-            streamed = texts.get((index, kind, event[key] if key else 0), "")
-            if whole and streamed != event[field_]:
-                problems.append(
+            streamed = self.texts.get((index, kind, event[key] if key else 0), "")
+            if self.whole and streamed != event[field_]:
+                self.problems.append(
                     f"{where}: the deltas add up to {streamed[:40]!r}, not {event[field_][:40]!r}"
                 )
-    if whole and events[-1]["type"] in TERMINAL:
-        unfinished = sorted(set(items) - set(finished))
+
+    def closing_problems(self, response: dict[str, Any]) -> list[str]:
+        """What the terminal event of a whole stream shows about the items streamed."""
+        problems = []
+        unfinished = sorted(set(self.items) - set(self.finished))
         if unfinished:
             problems.append(f"items {unfinished} were announced but never done")
-        final = events[-1]["response"].get("output")
-        if final is not None and final != [finished[i] for i in sorted(finished)]:
+        final = response.get("output")
+        if final is not None and final != [self.finished[i] for i in sorted(self.finished)]:
             problems.append("the terminal response's output differs from the items streamed")
-    return problems
+        return problems
