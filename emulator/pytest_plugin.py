@@ -143,8 +143,7 @@ def responses_emulator_session_server(pytestconfig: pytest.Config) -> Iterator[S
     """One emulator on a real port for the whole session (settings from options and ini only):
     for session-wide fixtures such as a dev server pointed at it. Tests share its scenarios and
     journal; `reset()` forgets the requests and sequence counts."""
-    app = create_app(base_config(pytestconfig))
-    with EmulatorServer(app) as server, closing(ServedEmulator(app, server)) as emulator:
+    with ServedEmulator.running(base_config(pytestconfig)) as emulator:
         yield emulator
 
 

@@ -1,38 +1,38 @@
+"""The tests' everyday fixtures, built on the plugin's own (emulator.pytest_plugin)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 from orq_ai_sdk import Orq
-from starlette.testclient import TestClient
 
-from emulator.app import create_app
-from emulator.config import DEV_API_KEY
-from tests.support import AUTH, LiveServer, make_config
+from emulator.testing import InProcessEmulator, ServedEmulator
+from tests.support import make_config
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:
-    """The emulator in-process (no socket), frozen clock, seed 0, dev key sent."""
-    with TestClient(create_app(make_config()), headers=AUTH, raise_server_exceptions=False) as c:
-        yield c
+def client(responses_emulator: InProcessEmulator) -> httpx.Client:
+    """An httpx client of the in-process emulator (no socket): frozen clock, seed 0, dev key sent."""
+    return responses_emulator.httpx_client()
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
+def live() -> Iterator[ServedEmulator]:
     """One real uvicorn server per test module."""
-    with LiveServer(make_config()) as server:
+    with ServedEmulator.running(make_config()) as server:
         yield server
 
 
 @pytest.fixture
-def orq(live: LiveServer) -> Orq:
+def orq(live: ServedEmulator) -> Orq:
     """The orq SDK, pointed at this module's live server."""
-    return Orq(api_key=DEV_API_KEY, server_url=live.url)
+    return live.orq_client()
 
 
 @pytest.fixture
-def oai(live: LiveServer) -> openai.OpenAI:
+def oai(live: ServedEmulator) -> openai.OpenAI:
     """The OpenAI SDK, pointed at this module's live server's /v3/router, without retries."""
-    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
+    return live.openai_client()

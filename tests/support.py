@@ -1,4 +1,4 @@
-"""Test helpers: a real uvicorn server on a free port, and the contract oracles."""
+"""Test helpers: the tests' settings, a scripted backend, and the contract oracles."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from openresponses_types.types import ResponseResource
 from orq_ai_sdk.models import ResponseStreamEvent as OrqStreamEvent
 from pydantic import TypeAdapter
 
-from emulator.app import create_app
 from emulator.config import DEV_API_KEY, Config
 from emulator.contract import schemas
 from emulator.engine import tokens
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import ItemPlan
 from emulator.engine.plan import item_texts
-from emulator.testing.server import EmulatorServer
 from emulator.testing.streams import SseStream, read_sse, stream_problems
 
 T0 = 1_767_225_600.0  # the frozen clock's start in tests: 2026-01-01T00:00:00Z
@@ -29,13 +27,6 @@ AUTH = {"Authorization": f"Bearer {DEV_API_KEY}"}
 def make_config(**overrides: Any) -> Config:
     """Test settings: the clock frozen at T0 unless `frozen_time=None` asks for the real one."""
     return Config(**{"frozen_time": T0, **overrides})
-
-
-class LiveServer(EmulatorServer):
-    """The emulator under real uvicorn, on a free port, in a thread, with these settings."""
-
-    def __init__(self, config: Config) -> None:
-        super().__init__(create_app(config))
 
 
 def assert_contract_response(body: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -101,7 +102,7 @@ BODY_CASES: list[tuple[str, Any, int, str, str | None]] = [
     ("case", "payload", "status", "code", "param"), BODY_CASES, ids=[c[0] for c in BODY_CASES]
 )
 def test_bad_body(
-    client: TestClient, case: str, payload: Any, status: int, code: str, param: str | None
+    client: httpx.Client, case: str, payload: Any, status: int, code: str, param: str | None
 ) -> None:
     reply = client.post("/v3/router/responses", json=payload)
     assert (reply.status_code, reply.json()["error"]["code"], reply.json()["error"]["param"]) == (
@@ -131,7 +132,7 @@ RAW_CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("case", "raw", "headers", "status", "code"), RAW_CASES, ids=[c[0] for c in RAW_CASES]
 )
 def test_bad_bytes(
-    client: TestClient, case: str, raw: bytes, headers: dict[str, str], status: int, code: str
+    client: httpx.Client, case: str, raw: bytes, headers: dict[str, str], status: int, code: str
 ) -> None:
     reply = client.post("/v3/router/responses", content=raw, headers=headers)
     assert (reply.status_code, reply.json()["error"]["code"]) == (status, code)
@@ -157,7 +158,7 @@ def test_oversized_body_is_413() -> None:
         ("wrong-key", {"Authorization": "Bearer sk-nope"}, "invalid_api_key"),
     ],
 )
-def test_auth(client: TestClient, case: str, headers: dict[str, str], code: str) -> None:
+def test_auth(client: httpx.Client, case: str, headers: dict[str, str], code: str) -> None:
     if not headers["Authorization"]:
         del client.headers["Authorization"]
     for reply in (
@@ -169,7 +170,7 @@ def test_auth(client: TestClient, case: str, headers: dict[str, str], code: str)
         assert_contract_error(reply.json())
 
 
-def test_unknown_route_and_method(client: TestClient) -> None:
+def test_unknown_route_and_method(client: httpx.Client) -> None:
     missing = client.get("/v3/router/nothing")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     wrong = client.put("/v3/router/responses")
@@ -179,7 +180,7 @@ def test_unknown_route_and_method(client: TestClient) -> None:
     assert_contract_error(wrong.json())
 
 
-def test_unknown_response_id_is_404(client: TestClient) -> None:
+def test_unknown_response_id_is_404(client: httpx.Client) -> None:
     reply = client.get("/v3/router/responses/resp_0000000000000000000000NONE")
     assert (reply.status_code, reply.json()["error"]["code"], reply.json()["error"]["param"]) == (
         404,
@@ -188,7 +189,7 @@ def test_unknown_response_id_is_404(client: TestClient) -> None:
     )
 
 
-def test_every_failure_is_listed(client: TestClient) -> None:
+def test_every_failure_is_listed(client: httpx.Client) -> None:
     reply = client.post("/v3/router/responses", json=body(temperature=9, top_p=-1, metadata={"a": 1}))
     error = reply.json()["error"]
     assert error["param"] == "/temperature"
@@ -196,7 +197,7 @@ def test_every_failure_is_listed(client: TestClient) -> None:
     assert "2 more problems" in error["message"]
 
 
-def test_secret_values_never_appear_in_errors(client: TestClient) -> None:
+def test_secret_values_never_appear_in_errors(client: httpx.Client) -> None:
     leaked = "sk-live-SECRET-123"
     reply = client.post("/v3/router/responses", json=body(variables={"key": {"secret": 5, "value": leaked}}))
     assert reply.status_code == 400
@@ -208,7 +209,7 @@ def test_secret_values_never_appear_in_errors(client: TestClient) -> None:
     assert "12345678" not in reply.text
 
 
-def test_unknown_fields_are_warnings_by_default(client: TestClient) -> None:
+def test_unknown_fields_are_warnings_by_default(client: httpx.Client) -> None:
     reply = client.post(
         "/v3/router/responses",
         json=body(user="u1", truncation="auto", tools=[{"type": "function", "name": "f", "extra": 1}]),
@@ -242,7 +243,7 @@ def test_unknown_fields_are_400_in_strict_mode() -> None:
         assert (nested.status_code, nested.json()["error"]["param"]) == (400, "/tools/0/extra")
 
 
-def test_route_edges(client: TestClient) -> None:
+def test_route_edges(client: httpx.Client) -> None:
     created = client.post("/v3/router/responses", json=OK).json()
     head = client.head(f"/v3/router/responses/{created['id']}")
     assert head.status_code == 200 and head.headers["x-orq-trace-id"] == created["telemetry"]["trace_id"]
@@ -273,7 +274,7 @@ def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(
         assert c.post("/v3/router/responses", json=body()).status_code == 200
 
 
-def test_error_bodies_parse_in_both_sdks_error_models(client: TestClient) -> None:
+def test_error_bodies_parse_in_both_sdks_error_models(client: httpx.Client) -> None:
     """A sample of every status the emulator answers with, read by the orq SDK's error model
     (`APIErrorResponseData`) and OpenAI's (`ErrorObject`, what its errors read from "error")."""
     from openai.types import ErrorObject

@@ -7,7 +7,8 @@ import pytest
 from orq_ai_sdk import Orq, models
 
 from emulator.config import DEV_API_KEY
-from tests.support import LiveServer, assert_contract_response
+from emulator.testing import ServedEmulator
+from tests.support import assert_contract_response
 
 
 def test_orq_create_and_get(orq: Orq) -> None:
@@ -58,9 +59,9 @@ def test_orq_typed_errors(orq: Orq) -> None:
     assert missing.value.data.error.code == "response_not_found"
 
 
-def test_orq_missing_key(live: LiveServer) -> None:
+def test_orq_missing_key(live: ServedEmulator) -> None:
     with pytest.raises(models.APIErrorResponse) as unauthorised:
-        Orq(server_url=live.url, api_key=None).responses.create(model="openai/gpt-4o", input="hi")
+        Orq(server_url=live.base_url, api_key=None).responses.create(model="openai/gpt-4o", input="hi")
     assert unauthorised.value.data.error.code == "authentication_required"
 
 
@@ -75,9 +76,12 @@ def test_openai_create_and_retrieve(oai: openai.OpenAI) -> None:
     assert_contract_response(created.model_dump(mode="json", exclude_unset=True))
 
 
-def test_openai_strict_parsing(live: LiveServer) -> None:
+def test_openai_strict_parsing(live: ServedEmulator) -> None:
     strict = openai.OpenAI(
-        api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", _strict_response_validation=True, max_retries=0
+        api_key=DEV_API_KEY,
+        base_url=f"{live.base_url}/v3/router",
+        _strict_response_validation=True,
+        max_retries=0,
     )
     created = strict.responses.create(model="openai/gpt-4o", input=[{"role": "user", "content": "hello"}])
     assert created.output[0].type == "message"
@@ -96,7 +100,7 @@ def test_openai_continues_a_conversation(oai: openai.OpenAI) -> None:
     assert second.usage.input_tokens > first.usage.input_tokens + first.usage.output_tokens
 
 
-def test_openai_typed_errors(oai: openai.OpenAI, live: LiveServer) -> None:
+def test_openai_typed_errors(oai: openai.OpenAI, live: ServedEmulator) -> None:
     with pytest.raises(openai.BadRequestError) as bad:
         oai.responses.create(model="openai/gpt-4o", input="hi", temperature=5)
     assert bad.value.code == "invalid_request_body"
@@ -107,14 +111,14 @@ def test_openai_typed_errors(oai: openai.OpenAI, live: LiveServer) -> None:
     with pytest.raises(openai.NotFoundError) as missing:
         oai.responses.retrieve("resp_0000000000000000000000NONE")
     assert missing.value.code == "response_not_found"
-    wrong_key = openai.OpenAI(api_key="sk-wrong", base_url=f"{live.url}/v3/router", max_retries=0)
+    wrong_key = openai.OpenAI(api_key="sk-wrong", base_url=f"{live.base_url}/v3/router", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as unauthorised:
         wrong_key.responses.create(model="openai/gpt-4o", input="hi")
     assert unauthorised.value.code == "invalid_api_key"
 
 
-def test_openai_default_base_path(live: LiveServer) -> None:
+def test_openai_default_base_path(live: ServedEmulator) -> None:
     """The same handlers answer under /v1 (the OpenResponses default base path)."""
-    v1 = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v1", max_retries=0)
+    v1 = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.base_url}/v1", max_retries=0)
     created = v1.responses.create(model="openai/gpt-4o", input="hi")
     assert v1.responses.retrieve(created.id).output_text == created.output_text

@@ -7,12 +7,12 @@ import subprocess
 import sys
 from typing import Any
 
+import httpx
 import jsonschema
 import openai.types.responses
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 from orq_ai_sdk import models as orq_models
-from starlette.testclient import TestClient
 
 from emulator.contract import schemas
 from emulator.contract.openapi import document
@@ -99,7 +99,7 @@ def all_client_models_parse(body: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("name", REQUESTS)
-def test_emitted_bodies_are_contract_valid(client: TestClient, name: str) -> None:
+def test_emitted_bodies_are_contract_valid(client: httpx.Client, name: str) -> None:
     created = client.post("/v3/router/responses", json=REQUESTS[name])
     assert created.status_code == 200, created.text
     all_client_models_parse(created.json())
@@ -109,7 +109,7 @@ def test_emitted_bodies_are_contract_valid(client: TestClient, name: str) -> Non
     assert created.headers["x-orq-trace-span-id"] == created.json()["telemetry"]["span_id"]
 
 
-def test_echo_follows_the_contract(client: TestClient) -> None:
+def test_echo_follows_the_contract(client: httpx.Client) -> None:
     sent = REQUESTS["every-echo"]
     body = client.post("/v3/router/responses", json=sent).json()
     for key in ("instructions", "top_logprobs", "top_k", "max_tool_calls", "parallel_tool_calls", "service_tier",
@@ -139,7 +139,7 @@ def test_echo_follows_the_contract(client: TestClient) -> None:
     assert all(i["id"].startswith("msg_") for i in body["input"])
 
 
-def test_defaults_when_the_request_is_silent(client: TestClient) -> None:
+def test_defaults_when_the_request_is_silent(client: httpx.Client) -> None:
     body = client.post("/v3/router/responses", json=REQUESTS["string-input"]).json()
     expected = {
         "tools": [], "tool_choice": "auto", "text": {"format": {"type": "text"}, "verbosity": "medium"},
@@ -159,7 +159,7 @@ def test_defaults_when_the_request_is_silent(client: TestClient) -> None:
     }
 
 
-def test_secrets_are_not_stored(client: TestClient) -> None:
+def test_secrets_are_not_stored(client: httpx.Client) -> None:
     created = client.post("/v3/router/responses", json=REQUESTS["every-echo"])
     assert "sk-secret" not in created.text
     assert "sk-secret" not in client.get(f"/v3/router/responses/{created.json()['id']}").text
@@ -170,7 +170,7 @@ def test_schemas_are_valid_json_schema(name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schemas.load(name))
 
 
-def test_openapi_document_is_valid_and_served(client: TestClient) -> None:
+def test_openapi_document_is_valid_and_served(client: httpx.Client) -> None:
     doc = document()
     validate_openapi(doc)
     assert client.get("/openapi.json", headers={"Authorization": ""}).json() == json.loads(json.dumps(doc))
@@ -180,7 +180,7 @@ def test_openapi_document_is_valid_and_served(client: TestClient) -> None:
     assert json.loads(printed.stdout) == json.loads(json.dumps(doc))
 
 
-def test_openapi_request_schema_is_the_file(client: TestClient) -> None:
+def test_openapi_request_schema_is_the_file(client: httpx.Client) -> None:
     """The served document is derived from schemas/, not restated: same properties, same rules."""
     served = document()["components"]["schemas"]
     assert set(served["CreateResponseRequest"]["properties"]) == set(

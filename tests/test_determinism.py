@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.engine.textgen import TextGenerator, request_digest
-from tests.support import AUTH, LiveServer, make_config
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, make_config
 
 SEQUENCE: list[dict[str, Any]] = [
     {"model": "openai/gpt-4o", "input": "hello"},
@@ -43,8 +45,8 @@ def test_same_over_real_http() -> None:
         import httpx
 
         with (
-            LiveServer(make_config(seed=3)) as server,
-            httpx.Client(base_url=server.url, headers=AUTH) as http,
+            ServedEmulator.running(make_config(seed=3)) as server,
+            httpx.Client(base_url=server.base_url, headers=AUTH) as http,
         ):
             return [http.post("/v3/router/responses", json=r).content for r in SEQUENCE]
 
@@ -63,7 +65,7 @@ def test_different_seed_gives_different_text_and_ids() -> None:
     assert a[0]["id"] != b[0]["id"]
 
 
-def test_same_request_same_text_new_ids(client: TestClient) -> None:
+def test_same_request_same_text_new_ids(client: httpx.Client) -> None:
     first = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
     again = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
     other = client.post("/v3/router/responses", json={**SEQUENCE[0], "input": "goodbye"}).json()

@@ -18,7 +18,8 @@ from orq_ai_sdk import Orq
 
 from emulator.config import DEV_API_KEY
 from emulator.contract.errors import response_error
-from tests.support import AUTH, LiveServer, assert_contract_stream, make_config, script_output
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, assert_contract_stream, make_config, script_output
 
 MODEL = "openai/gpt-4o-mini"
 URL = "/v3/router/responses"
@@ -137,26 +138,30 @@ def parsed_shape(event: Any) -> Shape:
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    with LiveServer(make_config(reasoning_events="openai", function_call_status="completed")) as server:
+def live() -> Iterator[ServedEmulator]:
+    with ServedEmulator.running(
+        make_config(reasoning_events="openai", function_call_status="completed")
+    ) as server:
         yield server
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_wire_sequence_of_each_item_kind(live: LiveServer, case: str) -> None:
+def test_the_wire_sequence_of_each_item_kind(live: ServedEmulator, case: str) -> None:
     items, expected = CASES[case]
     script_output(live.app, items)
     body = {"model": MODEL, "input": "hello", "stream": True}
-    events = assert_contract_stream(httpx.post(f"{live.url}{URL}", json=body, headers=AUTH).content).events
+    events = assert_contract_stream(
+        httpx.post(f"{live.base_url}{URL}", json=body, headers=AUTH).content
+    ).events
     assert [shape(e) for e in events] == expected
     assert [e["sequence_number"] for e in events] == list(range(len(expected)))
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_openai_stream_helper_sees_the_same_sequence(live: LiveServer, case: str) -> None:
+def test_openai_stream_helper_sees_the_same_sequence(live: ServedEmulator, case: str) -> None:
     items, expected = CASES[case]
     script_output(live.app, items)
-    client = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
+    client = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.base_url}/v3/router", max_retries=0)
     with client.responses.stream(model=MODEL, input="hello") as stream:
         seen = [parsed_shape(event) for event in stream]
         final = stream.get_final_response()
@@ -181,10 +186,10 @@ def sent_texts(item: dict[str, Any]) -> tuple[str, list[str]]:
     return item["type"], [p["text"] for p in item["content"] + item["summary"]]
 
 
-def test_orq_reasoning_names_in_the_same_places(live: LiveServer) -> None:
+def test_orq_reasoning_names_in_the_same_places(live: ServedEmulator) -> None:
     """With orq's names, reasoning text events take the same places as OpenAI's."""
     script_output(live.app, CASES["reasoning_with_summary"][0])
-    orq = Orq(api_key=DEV_API_KEY, server_url=live.url)
+    orq = Orq(api_key=DEV_API_KEY, server_url=live.base_url)
     headers = {"x-emulator-reasoning-events": "orq"}
     seen = [
         parsed_shape(w.data)
@@ -196,13 +201,15 @@ def test_orq_reasoning_names_in_the_same_places(live: LiveServer) -> None:
     assert seen == expected
 
 
-def test_failed_and_incomplete_end_their_streams_exactly(live: LiveServer) -> None:
+def test_failed_and_incomplete_end_their_streams_exactly(live: ServedEmulator) -> None:
     script_output(
         live.app, lambda ids: [message(ids, text("Hi."))], status="failed",
         error=response_error("server_error", "gone"),
     )  # fmt: skip
     body = {"model": MODEL, "input": "hello", "stream": True}
-    failed = assert_contract_stream(httpx.post(f"{live.url}{URL}", json=body, headers=AUTH).content).events
+    failed = assert_contract_stream(
+        httpx.post(f"{live.base_url}{URL}", json=body, headers=AUTH).content
+    ).events
     assert [shape(e) for e in failed] == sequence(
         OPEN,
         message_events(0, ("output_text", 2, 0)),
@@ -210,7 +217,9 @@ def test_failed_and_incomplete_end_their_streams_exactly(live: LiveServer) -> No
     )
     script_output(live.app, lambda ids: [message(ids, text("Hi there friend."))])
     cut = {**body, "max_output_tokens": 2}  # "Hi" + " there"
-    incomplete = assert_contract_stream(httpx.post(f"{live.url}{URL}", json=cut, headers=AUTH).content).events
+    incomplete = assert_contract_stream(
+        httpx.post(f"{live.base_url}{URL}", json=cut, headers=AUTH).content
+    ).events
     assert [shape(e) for e in incomplete] == sequence(
         OPEN, message_events(0, ("output_text", 2, 0)), [("response.incomplete", None, None)]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,7 +116,7 @@ def assert_contract_answer(reply: Any, body: dict[str, Any]) -> None:
 
 @settings(THROUGH_THE_APP, max_examples=150)
 @given(body=valid_bodies)
-def test_valid_bodies_succeed(fuzz_client: TestClient, body: dict[str, Any]) -> None:
+def test_valid_bodies_succeed(fuzz_client: httpx.Client, body: dict[str, Any]) -> None:
     reply = fuzz_client.post("/v3/router/responses", json=body)
     assert reply.status_code == 200, reply.text
     assert_contract_answer(reply, body)
@@ -123,7 +124,7 @@ def test_valid_bodies_succeed(fuzz_client: TestClient, body: dict[str, Any]) -> 
 
 @settings(THROUGH_THE_APP, max_examples=300)
 @given(body=bodies)
-def test_never_a_server_error(fuzz_client: TestClient, body: dict[str, Any]) -> None:
+def test_never_a_server_error(fuzz_client: httpx.Client, body: dict[str, Any]) -> None:
     reply = fuzz_client.post("/v3/router/responses", json=body)
     assert reply.status_code in (200, 400), reply.text
     if reply.status_code == 200:

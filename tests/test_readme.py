@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import LiveServer
+from emulator.testing import ServedEmulator
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
@@ -38,9 +38,9 @@ def test_every_snippet_has_its_expected_output() -> None:
     ids=[f"snippet-{i}" for i in range(len(PRINTS))],
 )
 def test_snippet_runs(
-    live: LiveServer, snippet: str, prints: str, capsys: pytest.CaptureFixture[str]
+    live: ServedEmulator, snippet: str, prints: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    exec(compile(snippet.replace("http://127.0.0.1:8080", live.url), "README.md", "exec"), {})
+    exec(compile(snippet.replace("http://127.0.0.1:8080", live.base_url), "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert re.fullmatch(prints, printed), printed
 

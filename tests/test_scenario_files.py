@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from emulator.scenarios.loader import load
-from tests.support import AUTH, LiveServer, make_config
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, make_config
 from tests.test_cli import serve
 
 HERE = Path(__file__).parent
@@ -115,9 +116,9 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(
         'scenarios:\n  - name: t\n    reply: {output: [{text: {template: "{{ request.__class__.__mro__ }}"}}]}\n'
     )
-    with LiveServer(make_config(scenarios=(str(tmp_path),))) as server:
+    with ServedEmulator.running(make_config(scenarios=(str(tmp_path),))) as server:
         reply = httpx.post(
-            f"{server.url}/v3/router/responses", json={"model": "a/b", "input": "hi"}, headers=AUTH
+            f"{server.base_url}/v3/router/responses", json={"model": "a/b", "input": "hi"}, headers=AUTH
         )
     assert (reply.status_code, reply.json()["error"]["code"]) == (500, "scenario_error")
     assert "unsafe" in reply.json()["error"]["message"]

@@ -16,7 +16,8 @@ import pytest
 from orq_ai_sdk import Orq, models
 
 from emulator.config import DEV_API_KEY
-from tests.support import AUTH, LiveServer, assert_contract_response, assert_contract_stream, make_config
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, assert_contract_response, assert_contract_stream, make_config
 
 FEATURES = str(Path(__file__).parent / "scenarios" / "features.yaml")
 URL = "/v3/router/responses"
@@ -25,31 +26,31 @@ SDKS = ["orq", "openai"]
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    with LiveServer(make_config(scenarios=(FEATURES,), reasoning_events="openai")) as server:
+def live() -> Iterator[ServedEmulator]:
+    with ServedEmulator.running(make_config(scenarios=(FEATURES,), reasoning_events="openai")) as server:
         yield server
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(live: LiveServer) -> None:
-    httpx.post(f"{live.url}/_emulator/reset", headers=AUTH).raise_for_status()
+def fresh_counters(live: ServedEmulator) -> None:
+    httpx.post(f"{live.base_url}/_emulator/reset", headers=AUTH).raise_for_status()
 
 
 def ask(
-    live: LiveServer, sdk: str, mode: str, headers: dict[str, str] | None = None, **request: Any
+    live: ServedEmulator, sdk: str, mode: str, headers: dict[str, str] | None = None, **request: Any
 ) -> dict[str, Any]:
     """The final response, as the SDK parsed it, of one create in JSON or stream mode."""
     request.setdefault("model", "openai/gpt-4o")
     stream = mode == "stream"
     if sdk == "orq":
-        client = Orq(api_key=DEV_API_KEY, server_url=live.url)
+        client = Orq(api_key=DEV_API_KEY, server_url=live.base_url)
         if not stream:
             return client.responses.create(**request, http_headers=headers).model_dump(by_alias=True)
         events = [
             wrapper.data for wrapper in client.responses.create(**request, stream=True, http_headers=headers)
         ]
         return events[-1].response.model_dump(by_alias=True)
-    client = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0)
+    client = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{live.base_url}/v3/router", max_retries=0)
     extra = {k: request.pop(k) for k in ("thread", "identity", "variables") if k in request}
     options = {"extra_headers": headers, "extra_body": extra or None}
     # warnings=False: orq's platform tool items (orq:*) are no OpenAI type; the SDK keeps them as
@@ -133,25 +134,32 @@ MATCHERS: list[tuple[str, dict[str, Any], dict[str, str] | None]] = [
     ("name", "request_", "headers"), MATCHERS, ids=[f"{m[0]}-{n}" for n, m in enumerate(MATCHERS)]
 )
 def test_each_matcher(
-    live: LiveServer, sdk: str, mode: str, name: str, request_: dict[str, Any], headers: dict[str, str] | None
+    live: ServedEmulator,
+    sdk: str,
+    mode: str,
+    name: str,
+    request_: dict[str, Any],
+    headers: dict[str, str] | None,
 ) -> None:
     assert text_of(ask(live, sdk, mode, headers, **request_)) == f"matched {name}"
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_turn_matcher_counts_the_conversation(live: LiveServer, sdk: str, mode: str) -> None:
+def test_turn_matcher_counts_the_conversation(live: ServedEmulator, sdk: str, mode: str) -> None:
     first = ask(live, sdk, mode, model="acme-turn/x", input="hi")
     assert text_of(first) != "matched second-turn"
     second = ask(live, sdk, mode, model="acme-turn/x", input="again", previous_response_id=first["id"])
     assert text_of(second) == "matched second-turn"
 
 
-def test_unmatched_requests_get_the_default_text(live: LiveServer) -> None:
-    reply = httpx.post(f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": "hello"}, headers=AUTH)
+def test_unmatched_requests_get_the_default_text(live: ServedEmulator) -> None:
+    reply = httpx.post(
+        f"{live.base_url}{URL}", json={"model": "openai/gpt-4o", "input": "hello"}, headers=AUTH
+    )
     assert "x-emulator-scenario" not in reply.headers
     assert text_of(reply.json()) and not text_of(reply.json()).startswith("matched")
-    named = httpx.post(f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": "hi"},
+    named = httpx.post(f"{live.base_url}{URL}", json={"model": "openai/gpt-4o", "input": "hi"},
                        headers={**AUTH, "X-Emulator-Scenario": "no-such-one"})  # fmt: skip
     assert (named.status_code, named.json()["error"]["code"]) == (400, "no_scenario_matched")
     assert "model-glob" in named.json()["error"]["message"]
@@ -162,7 +170,7 @@ def test_unmatched_requests_get_the_default_text(live: LiveServer) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_text_literal_template_faker_and_json(live: LiveServer, sdk: str, mode: str) -> None:
+def test_text_literal_template_faker_and_json(live: ServedEmulator, sdk: str, mode: str) -> None:
     request = {
         "input": "text-kinds",
         "metadata": {"team": "web"},
@@ -179,7 +187,7 @@ def test_text_literal_template_faker_and_json(live: LiveServer, sdk: str, mode: 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_structured_output_fits_the_requested_schema(live: LiveServer, sdk: str, mode: str) -> None:
+def test_structured_output_fits_the_requested_schema(live: ServedEmulator, sdk: str, mode: str) -> None:
     schema = FLIGHT["parameters"]
     text_format = {"format": {"type": "json_schema", "name": "flight", "schema": schema, "strict": True}}
     answer = json.loads(text_of(ask(live, sdk, mode, input="structured", text=text_format)))
@@ -188,14 +196,14 @@ def test_structured_output_fits_the_requested_schema(live: LiveServer, sdk: str,
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_refusal(live: LiveServer, sdk: str, mode: str) -> None:
+def test_refusal(live: ServedEmulator, sdk: str, mode: str) -> None:
     response = ask(live, sdk, mode, input="refuse-me")
     assert response["output"][0]["content"][0] == {"type": "refusal", "refusal": "I can't help with that."}
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_function_calls_literal_and_generated(live: LiveServer, sdk: str, mode: str) -> None:
+def test_function_calls_literal_and_generated(live: ServedEmulator, sdk: str, mode: str) -> None:
     call = ask(live, sdk, mode, input="call-literal", tools=[WEATHER])["output"][0]
     assert (call["type"], call["name"], json.loads(call["arguments"])) == (
         "function_call",
@@ -210,7 +218,7 @@ def test_function_calls_literal_and_generated(live: LiveServer, sdk: str, mode: 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_reasoning_tool_results_and_annotations(live: LiveServer, sdk: str, mode: str) -> None:
+def test_reasoning_tool_results_and_annotations(live: ServedEmulator, sdk: str, mode: str) -> None:
     thought = ask(live, sdk, mode, input="reason-please")
     reasoning = thought["output"][0]
     assert reasoning["type"] == "reasoning"
@@ -227,7 +235,7 @@ def test_reasoning_tool_results_and_annotations(live: LiveServer, sdk: str, mode
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_statuses_and_usage(live: LiveServer, sdk: str, mode: str) -> None:
+def test_statuses_and_usage(live: ServedEmulator, sdk: str, mode: str) -> None:
     cut = ask(live, sdk, mode, input="cut-short")
     assert (cut["status"], cut["incomplete_details"]["reason"]) == ("incomplete", "content_filter")
     usage = ask(live, sdk, mode, input="count-this")["usage"]
@@ -237,7 +245,7 @@ def test_statuses_and_usage(live: LiveServer, sdk: str, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_failed_turns(live: LiveServer, sdk: str, mode: str) -> None:
+def test_failed_turns(live: ServedEmulator, sdk: str, mode: str) -> None:
     if sdk == "openai" and mode == "stream":
         # OpenAI's SDK raises at the stream's error event, as it does against OpenAI itself.
         with pytest.raises(openai.APIError, match="The model crashed"):
@@ -249,16 +257,16 @@ def test_failed_turns(live: LiveServer, sdk: str, mode: str) -> None:
     assert text_of(failed) == "I was saying"
 
 
-def test_failed_turns_are_contract_exact(live: LiveServer) -> None:
+def test_failed_turns_are_contract_exact(live: ServedEmulator) -> None:
     body = {"model": "openai/gpt-4o", "input": "break-down"}
-    assert_contract_response(httpx.post(f"{live.url}{URL}", json=body, headers=AUTH).json())
-    raw = httpx.post(f"{live.url}{URL}", json={**body, "stream": True}, headers=AUTH).content
+    assert_contract_response(httpx.post(f"{live.base_url}{URL}", json=body, headers=AUTH).json())
+    raw = httpx.post(f"{live.base_url}{URL}", json={**body, "stream": True}, headers=AUTH).content
     assert [e["type"] for e in assert_contract_stream(raw).events[-2:]] == ["error", "response.failed"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_http_errors_reach_both_sdks(live: LiveServer, sdk: str, mode: str) -> None:
+def test_http_errors_reach_both_sdks(live: ServedEmulator, sdk: str, mode: str) -> None:
     expected = models.APIDefaultError if sdk == "orq" else openai.InternalServerError
     with pytest.raises(expected) as raised:
         ask(live, sdk, mode, input="overloaded")
@@ -269,7 +277,7 @@ def test_http_errors_reach_both_sdks(live: LiveServer, sdk: str, mode: str) -> N
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sdk", SDKS)
-def test_timing_override_and_item_delays(live: LiveServer, sdk: str, mode: str) -> None:
+def test_timing_override_and_item_delays(live: ServedEmulator, sdk: str, mode: str) -> None:
     clock = live.app.clock
     before = clock.now()
     response = ask(live, sdk, mode, input="take-your-time")
@@ -281,13 +289,13 @@ def test_timing_override_and_item_delays(live: LiveServer, sdk: str, mode: str) 
 # --- sequences, sessions, strict mode, the catalogue ---------------------------------------------
 
 
-def post(live: LiveServer, text: str, **headers: str) -> httpx.Response:
+def post(live: ServedEmulator, text: str, **headers: str) -> httpx.Response:
     return httpx.post(
-        f"{live.url}{URL}", json={"model": "openai/gpt-4o", "input": text}, headers={**AUTH, **headers}
+        f"{live.base_url}{URL}", json={"model": "openai/gpt-4o", "input": text}, headers={**AUTH, **headers}
     )
 
 
-def test_sequences_and_their_after_policies(live: LiveServer) -> None:
+def test_sequences_and_their_after_policies(live: ServedEmulator) -> None:
     assert [post(live, "seq-repeat").status_code for _ in range(4)] == [429, 429, 200, 200]
     assert [text_of(post(live, "seq-cycle").json()) for _ in range(5)] == ["A", "B", "A", "B", "A"]
     assert [text_of(post(live, "seq-fall").json()) for _ in range(3)] == ["only once", "the next scenario", "the next scenario"]  # fmt: skip
@@ -296,49 +304,51 @@ def test_sequences_and_their_after_policies(live: LiveServer) -> None:
     assert (failing.status_code, failing.json()["error"]["code"]) == (400, "no_scenario_matched")
 
 
-def test_sessions_keep_their_own_counts_and_reset(live: LiveServer) -> None:
+def test_sessions_keep_their_own_counts_and_reset(live: ServedEmulator) -> None:
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 429
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 200
-    httpx.post(f"{live.url}/_emulator/reset", params={"session": "a"}, headers=AUTH).raise_for_status()
+    httpx.post(f"{live.base_url}/_emulator/reset", params={"session": "a"}, headers=AUTH).raise_for_status()
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "a"}).status_code == 429
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 429
     assert post(live, "seq-repeat", **{"X-Emulator-Session": "b"}).status_code == 200
 
 
-def test_the_scenario_listing(live: LiveServer) -> None:
-    listing = httpx.get(f"{live.url}/_emulator/scenarios", headers=AUTH).json()
+def test_the_scenario_listing(live: ServedEmulator) -> None:
+    listing = httpx.get(f"{live.base_url}/_emulator/scenarios", headers=AUTH).json()
     names = [s["name"] for s in listing["scenarios"]]
     assert names[0] == "tool-results"  # priority 5 goes first
     assert listing["files"] == [FEATURES] and listing["problems"] == []
-    assert httpx.get(f"{live.url}/_emulator/scenarios").status_code == 401
+    assert httpx.get(f"{live.base_url}/_emulator/scenarios").status_code == 401
 
 
-def test_model_catalogue_timing_and_reasoning(live: LiveServer) -> None:
+def test_model_catalogue_timing_and_reasoning(live: ServedEmulator) -> None:
     clock = live.app.clock
     before = clock.now()
     httpx.post(
-        f"{live.url}{URL}", json={"model": "slowco/m", "input": "hello"}, headers=AUTH
+        f"{live.base_url}{URL}", json={"model": "slowco/m", "input": "hello"}, headers=AUTH
     ).raise_for_status()
     assert clock.now() - before >= 2.0
     plain = httpx.post(
-        f"{live.url}{URL}",
+        f"{live.base_url}{URL}",
         json={"model": "plainco/m", "input": "hi", "reasoning": {"effort": "high"}},
         headers=AUTH,
     ).json()
     assert [item["type"] for item in plain["output"]] == ["message"]
     assert plain["reasoning"]["effort"] == "high"  # still echoed
     no_tools = httpx.post(
-        f"{live.url}{URL}", json={"model": "plainco/m", "input": "hi", "tools": [WEATHER]}, headers=AUTH
+        f"{live.base_url}{URL}", json={"model": "plainco/m", "input": "hi", "tools": [WEATHER]}, headers=AUTH
     )
     assert (no_tools.status_code, no_tools.json()["error"]["param"]) == (400, "/tools")
     assert "does not support tools" in no_tools.json()["error"]["message"]
 
 
 def test_strict_mode_names_the_closest_scenarios() -> None:
-    with LiveServer(make_config(scenarios=(FEATURES,), strict_scenarios=True)) as server:
-        reply = httpx.post(f"{server.url}{URL}", json={"model": "acme-re/x", "input": "hello"}, headers=AUTH)
+    with ServedEmulator.running(make_config(scenarios=(FEATURES,), strict_scenarios=True)) as server:
+        reply = httpx.post(
+            f"{server.base_url}{URL}", json={"model": "acme-re/x", "input": "hello"}, headers=AUTH
+        )
         assert (reply.status_code, reply.json()["error"]["code"]) == (400, "no_scenario_matched")
         message = reply.json()["error"]["message"]
         assert "'model-regex' (" in message and "does not match the regex" in message
@@ -359,11 +369,13 @@ def test_scenarios_are_deterministic() -> None:
     ]
     runs = []
     for _ in range(2):
-        with LiveServer(make_config(scenarios=(FEATURES,), seed=3)) as server:
-            runs.append([httpx.post(f"{server.url}{URL}", json=r, headers=AUTH).content for r in requests])
+        with ServedEmulator.running(make_config(scenarios=(FEATURES,), seed=3)) as server:
+            runs.append(
+                [httpx.post(f"{server.base_url}{URL}", json=r, headers=AUTH).content for r in requests]
+            )
     assert runs[0] == runs[1]
-    with LiveServer(make_config(scenarios=(FEATURES,), seed=4)) as server:
-        other = httpx.post(f"{server.url}{URL}", json=requests[1], headers=AUTH).content
+    with ServedEmulator.running(make_config(scenarios=(FEATURES,), seed=4)) as server:
+        other = httpx.post(f"{server.base_url}{URL}", json=requests[1], headers=AUTH).content
     assert other != runs[0][1]
 
 
@@ -384,27 +396,29 @@ def test_function_call_status_follows_the_client(user_agent: str, status: str) -
     assert status_for("completed", {"user-agent": user_agent}) == "completed"
 
 
-def test_function_call_turns_end_as_each_client_expects(live: LiveServer) -> None:
+def test_function_call_turns_end_as_each_client_expects(live: ServedEmulator) -> None:
     request = {"input": "call-literal", "tools": [WEATHER]}
     assert ask(live, "orq", "json", **request)["status"] == "completed"
     assert ask(live, "openai", "json", **request)["status"] == "requires_action"
     assert ask(live, "openai", "stream", **request)["status"] == "requires_action"
-    forced = httpx.post(f"{live.url}{URL}", json={"model": "m/x", "input": "must-act", "tools": [WEATHER]},
+    forced = httpx.post(f"{live.base_url}{URL}", json={"model": "m/x", "input": "must-act", "tools": [WEATHER]},
                         headers={**AUTH, "user-agent": "speakeasy-sdk/python 4.17.13 2.950.13 2.0 orq-ai-sdk"})  # fmt: skip
     assert forced.json()["status"] == "requires_action"
-    with LiveServer(make_config(scenarios=(FEATURES,), function_call_status="completed")) as server:
+    with ServedEmulator.running(
+        make_config(scenarios=(FEATURES,), function_call_status="completed")
+    ) as server:
         assert ask(server, "openai", "json", **request)["status"] == "completed"
 
 
 # --- the gateway: retries and fallbacks from the catalogue's failure profiles ---------------------
 
 
-def gateway_post(live: LiveServer, session: str, **body: Any) -> httpx.Response:
+def gateway_post(live: ServedEmulator, session: str, **body: Any) -> httpx.Response:
     body = {"input": "hello", **body}
-    return httpx.post(f"{live.url}{URL}", json=body, headers={**AUTH, "X-Emulator-Session": session})
+    return httpx.post(f"{live.base_url}{URL}", json=body, headers={**AUTH, "X-Emulator-Session": session})
 
 
-def test_retries_walk_the_failure_profile(live: LiveServer) -> None:
+def test_retries_walk_the_failure_profile(live: ServedEmulator) -> None:
     clock = live.app.clock
     before = clock.now()
     answered = gateway_post(live, "retry", model="flaky/a", retry={"count": 2, "on_codes": [503]})
@@ -415,7 +429,7 @@ def test_retries_walk_the_failure_profile(live: LiveServer) -> None:
     assert gateway_post(live, "other", model="flaky/a").status_code == 503  # another session starts over
 
 
-def test_default_retry_codes_and_exhaustion(live: LiveServer) -> None:
+def test_default_retry_codes_and_exhaustion(live: ServedEmulator) -> None:
     limited = gateway_post(live, "limits", model="limited/x", retry={"count": 1})
     assert (
         limited.status_code == 200 and limited.headers["x-emulator-attempts"] == "2"
@@ -428,7 +442,7 @@ def test_default_retry_codes_and_exhaustion(live: LiveServer) -> None:
     assert "down/x answered 503" in down.json()["error"]["message"]
 
 
-def test_fallbacks_in_order_and_only_on_their_codes(live: LiveServer) -> None:
+def test_fallbacks_in_order_and_only_on_their_codes(live: ServedEmulator) -> None:
     chain = [{"model": "down/b"}, {"model": "openai/gpt-4o"}]
     answered = gateway_post(live, "chain", model="down/a", fallbacks=chain)
     assert answered.json()["model"] == "openai/gpt-4o"
@@ -443,13 +457,13 @@ def test_fallbacks_in_order_and_only_on_their_codes(live: LiveServer) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_the_gateway_through_both_sdks(live: LiveServer, mode: str) -> None:
+def test_the_gateway_through_both_sdks(live: ServedEmulator, mode: str) -> None:
     session = {"X-Emulator-Session": f"sdk-{mode}"}
     gateway = {"retry": {"count": 1, "on_codes": [503]}, "fallbacks": [{"model": "openai/gpt-4o-mini"}]}
     answered = ask(live, "orq", mode, session, model="flaky/orq", input="hello", **gateway)
     assert answered["model"] == "openai/gpt-4o-mini"
     oai = openai.OpenAI(
-        api_key=DEV_API_KEY, base_url=f"{live.url}/v3/router", max_retries=0, default_headers=session
+        api_key=DEV_API_KEY, base_url=f"{live.base_url}/v3/router", max_retries=0, default_headers=session
     )
     with pytest.raises(openai.InternalServerError) as failed:
         oai.responses.create(

@@ -14,7 +14,8 @@ from orq_ai_sdk import Orq
 
 from emulator.config import DEV_API_KEY
 from emulator.scenarios.loader import load
-from tests.support import AUTH, LiveServer, make_config
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "scenarios" / "README.md").read_text()
@@ -30,20 +31,22 @@ def test_every_guide_example_is_a_valid_scenario_file(tmp_path: Path, example: s
 
 
 @pytest.fixture(scope="module")
-def library() -> Iterator[LiveServer]:
-    with LiveServer(make_config(scenarios=(str(ROOT / "scenarios"),), reasoning_events="openai")) as server:
+def library() -> Iterator[ServedEmulator]:
+    with ServedEmulator.running(
+        make_config(scenarios=(str(ROOT / "scenarios"),), reasoning_events="openai")
+    ) as server:
         yield server
 
 
 @pytest.fixture(autouse=True)
-def fresh_sequences(library: LiveServer) -> None:
+def fresh_sequences(library: ServedEmulator) -> None:
     """Each test starts every scenario's sequence (and each model's failures) from the first turn."""
-    httpx.post(f"{library.url}/_emulator/reset", headers=AUTH).raise_for_status()
+    httpx.post(f"{library.base_url}/_emulator/reset", headers=AUTH).raise_for_status()
 
 
 @pytest.fixture
-def oai(library: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{library.url}/v3/router", max_retries=0)
+def oai(library: ServedEmulator) -> openai.OpenAI:
+    return openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{library.base_url}/v3/router", max_retries=0)
 
 
 def test_weather_tool_loop(oai: openai.OpenAI) -> None:
@@ -63,8 +66,8 @@ def test_weather_tool_loop(oai: openai.OpenAI) -> None:
     assert answered.output_text == 'Here is the forecast: {"temp_c": 21}.'
 
 
-def test_orq_sees_the_same_loop_completed(library: LiveServer) -> None:
-    orq = Orq(api_key=DEV_API_KEY, server_url=library.url)
+def test_orq_sees_the_same_loop_completed(library: ServedEmulator) -> None:
+    orq = Orq(api_key=DEV_API_KEY, server_url=library.base_url)
     called = orq.responses.create(model="openai/gpt-4o", input="weather in Paris?", tools=[WEATHER])
     assert called.status == "completed" and called.output[0]["name"] == "get_weather"
 
@@ -91,7 +94,7 @@ def test_rate_limit_then_success(oai: openai.OpenAI) -> None:
     assert oai.responses.create(model="openai/gpt-4o", input="are you busy?").output_text.startswith("Thanks")
 
 
-def test_slow_stream_and_requires_action(library: LiveServer, oai: openai.OpenAI) -> None:
+def test_slow_stream_and_requires_action(library: ServedEmulator, oai: openai.OpenAI) -> None:
     clock = library.app.clock
     before = clock.now()
     oai.responses.create(model="openai/gpt-4o", input="tell it slowly")
@@ -101,14 +104,14 @@ def test_slow_stream_and_requires_action(library: LiveServer, oai: openai.OpenAI
     assert forced.status == "requires_action" and forced.output[1].name == "send_invoice"
 
 
-def test_fallback_chain(library: LiveServer) -> None:
+def test_fallback_chain(library: ServedEmulator) -> None:
     gateway = {"retry": {"count": 1, "on_codes": [503]}, "fallbacks": [{"model": "demo/steady-backup"}]}
     request = {"model": "demo/flaky-primary", "input": "hi", "extra_body": gateway}  # orq fields
     session = {"X-Emulator-Session": "fallback-demo"}
     clock = library.app.clock
     before = clock.now()
     oai = openai.OpenAI(
-        api_key=DEV_API_KEY, base_url=f"{library.url}/v3/router", max_retries=0, default_headers=session
+        api_key=DEV_API_KEY, base_url=f"{library.base_url}/v3/router", max_retries=0, default_headers=session
     )
     fell_back = oai.responses.with_raw_response.create(**request)
     answer = fell_back.parse()

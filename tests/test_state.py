@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import httpx
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
+from emulator.testing import InProcessEmulator
 from tests.support import AUTH, make_config
 
 URL = "/v3/router/responses"
 HI = {"model": "openai/gpt-4o", "input": "hi"}
 
 
-def test_store_false_is_not_retrievable_nor_continuable(client: TestClient) -> None:
+def test_store_false_is_not_retrievable_nor_continuable(client: httpx.Client) -> None:
     created = client.post(URL, json={**HI, "store": False}).json()
     assert created["store"] is False
     assert client.get(f"{URL}/{created['id']}").status_code == 404
@@ -21,7 +23,7 @@ def test_store_false_is_not_retrievable_nor_continuable(client: TestClient) -> N
     assert "store:false" in follow.json()["error"]["message"]
 
 
-def test_chain_carries_context(client: TestClient) -> None:
+def test_chain_carries_context(client: httpx.Client) -> None:
     first = client.post(URL, json=HI).json()
     second = client.post(URL, json={**HI, "previous_response_id": first["id"]}).json()
     third = client.post(URL, json={**HI, "previous_response_id": second["id"]}).json()
@@ -30,7 +32,7 @@ def test_chain_carries_context(client: TestClient) -> None:
     assert client.get(f"{URL}/{second['id']}").json() == second
 
 
-def test_function_call_output_answers_a_call_in_the_chain(client: TestClient) -> None:
+def test_function_call_output_answers_a_call_in_the_chain(client: httpx.Client) -> None:
     call = {"type": "function_call", "call_id": "call_42", "name": "get_weather", "arguments": "{}"}
     first = client.post(URL, json={**HI, "input": [{"role": "user", "content": "weather?"}, call]})
     assert first.status_code == 200
@@ -52,8 +54,8 @@ def test_oldest_responses_are_evicted_at_the_cap() -> None:
         assert len(client.app.store) == 2
 
 
-def test_failed_requests_store_nothing(client: TestClient) -> None:
-    before = len(client.app.store)
+def test_failed_requests_store_nothing(responses_emulator: InProcessEmulator, client: httpx.Client) -> None:
+    before = len(responses_emulator.app.store)
     assert client.post(URL, json={**HI, "temperature": 9}).status_code == 400
     assert client.post(URL, json={**HI, "previous_response_id": "resp_x"}).status_code == 400
-    assert len(client.app.store) == before
+    assert len(responses_emulator.app.store) == before

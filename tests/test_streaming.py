@@ -22,15 +22,16 @@ from emulator.engine.events import numbered
 from emulator.engine.plan import Plan
 from emulator.engine.timing import parse_timing
 from emulator.render.sse import EventStream
+from emulator.testing import ServedEmulator
 from emulator.testing.streams import read_sse, stream_problems
-from tests.support import AUTH, T0, LiveServer, assert_contract_stream, make_config
+from tests.support import AUTH, T0, assert_contract_stream, make_config
 
 URL = "/v3/router/responses"
 HI = {"model": "openai/gpt-4o", "input": "Tell me about Paris."}
 STREAM = {**HI, "stream": True}
 
 
-def stream_of(client: TestClient, body: dict[str, Any], **headers: str) -> list[dict[str, Any]]:
+def stream_of(client: httpx.Client, body: dict[str, Any], **headers: str) -> list[dict[str, Any]]:
     reply = client.post(URL, json=body, headers=headers)
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -54,7 +55,7 @@ def stream_of(client: TestClient, body: dict[str, Any], **headers: str) -> list[
     ],
 )
 def test_streams_are_contract_exact_and_agree_with_json_mode(
-    client: TestClient, body: dict[str, Any], headers: dict[str, str]
+    client: httpx.Client, body: dict[str, Any], headers: dict[str, str]
 ) -> None:
     events = stream_of(client, body, **headers)
     final = events[-1]["response"]
@@ -71,7 +72,7 @@ def test_streams_are_contract_exact_and_agree_with_json_mode(
         assert client.get(f"{URL}/{final['id']}").status_code == 404
 
 
-def test_chunking_and_reasoning_names_follow_the_settings(client: TestClient) -> None:
+def test_chunking_and_reasoning_names_follow_the_settings(client: httpx.Client) -> None:
     one = stream_of(client, STREAM)
     three = stream_of(client, STREAM, **{"x-emulator-timing": "chunk_tokens=3"})
     deltas = [sum(e["type"].endswith(".delta") for e in s) for s in (one, three)]
@@ -95,7 +96,7 @@ def test_done_sentinel_can_be_switched_off() -> None:
     assert b"[DONE]" not in reply.content
 
 
-def test_replay_and_starting_after(client: TestClient) -> None:
+def test_replay_and_starting_after(client: httpx.Client) -> None:
     events = stream_of(client, STREAM)
     response_id = events[0]["response"]["id"]
     replay = client.get(f"{URL}/{response_id}?stream=true")
@@ -111,7 +112,7 @@ def test_replay_and_starting_after(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("value", ["x", "-2", "1.5", ""])
-def test_bad_starting_after_is_400(client: TestClient, value: str) -> None:
+def test_bad_starting_after_is_400(client: httpx.Client, value: str) -> None:
     response_id = client.post(URL, json=HI).json()["id"]
     reply = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": value})
     assert (reply.status_code, reply.json()["error"]["param"]) == (400, "starting_after")
@@ -132,7 +133,7 @@ def test_bad_starting_after_is_400(client: TestClient, value: str) -> None:
         ("x-emulator-reasoning-events", "anthropic"),
     ],
 )
-def test_bad_stream_headers_are_400(client: TestClient, name: str, value: str) -> None:
+def test_bad_stream_headers_are_400(client: httpx.Client, name: str, value: str) -> None:
     reply = client.post(URL, json=STREAM, headers={name: value})
     assert (reply.status_code, reply.json()["error"]["code"], reply.json()["error"]["param"]) == (
         400,
@@ -219,10 +220,10 @@ def test_json_mode_answers_after_the_plans_duration() -> None:
 
 
 @pytest.fixture(scope="module")
-def paced() -> Iterator[LiveServer]:
+def paced() -> Iterator[ServedEmulator]:
     """A real server on the real clock, 40 ms per token, keep-alives after 0.1 s of silence."""
     config = make_config(frozen_time=None, timing="ttft_ms=300,tokens_per_second=25,jitter=0", keepalive=0.1)
-    with LiveServer(config) as server:
+    with ServedEmulator.running(config) as server:
         yield server
 
 
@@ -240,8 +241,8 @@ def timed_events(
     return arrivals
 
 
-def test_real_pacing_matches_the_profile(paced: LiveServer) -> None:
-    arrivals = timed_events(paced.url, STREAM)
+def test_real_pacing_matches_the_profile(paced: ServedEmulator) -> None:
+    arrivals = timed_events(paced.base_url, STREAM)
     created_at = arrivals[0][1:] and arrivals[0][0]
     deltas = [t for t, kind in arrivals if kind.endswith(b".delta")]
     assert created_at < 0.25  # headers and response.created go out at once
@@ -250,20 +251,20 @@ def test_real_pacing_matches_the_profile(paced: LiveServer) -> None:
     assert 0.025 < statistics.median(gaps) < 0.1  # 40 ms per token, with wide margins
 
 
-def test_keepalives_on_the_wire_are_ignored_by_clients(paced: LiveServer) -> None:
-    with httpx.stream("POST", f"{paced.url}{URL}", json=STREAM, headers=AUTH, timeout=30) as reply:
+def test_keepalives_on_the_wire_are_ignored_by_clients(paced: ServedEmulator) -> None:
+    with httpx.stream("POST", f"{paced.base_url}{URL}", json=STREAM, headers=AUTH, timeout=30) as reply:
         raw = b"".join(reply.iter_raw())
     stream = assert_contract_stream(raw)
     assert stream.comments >= 2  # 300 ms to the first token, keep-alives every 100 ms
-    oai = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{paced.url}/v3/router", max_retries=0)
+    oai = openai.OpenAI(api_key=DEV_API_KEY, base_url=f"{paced.base_url}/v3/router", max_retries=0)
     assert (
         list(oai.responses.create(model="openai/gpt-4o", input="hi", stream=True))[-1].type
         == "response.completed"
     )
 
 
-def test_in_progress_while_streaming(paced: LiveServer) -> None:
-    with httpx.Client(base_url=paced.url, headers=AUTH, timeout=30) as http:
+def test_in_progress_while_streaming(paced: ServedEmulator) -> None:
+    with httpx.Client(base_url=paced.base_url, headers=AUTH, timeout=30) as http:
         with http.stream("POST", URL, json=STREAM) as reply:
             lines = reply.iter_lines()
             first = next(line for line in lines if line.startswith("data: "))
@@ -287,12 +288,14 @@ async def tasks_running() -> int:
     return len(asyncio.all_tasks())
 
 
-def test_client_disconnect_stops_the_stream_and_is_recorded(paced: LiveServer) -> None:
-    full_text = httpx.post(f"{paced.url}{URL}", json={**HI, "stream": False}, headers=AUTH, timeout=30).json()
+def test_client_disconnect_stops_the_stream_and_is_recorded(paced: ServedEmulator) -> None:
+    full_text = httpx.post(
+        f"{paced.base_url}{URL}", json={**HI, "stream": False}, headers=AUTH, timeout=30
+    ).json()
     full_text = full_text["output"][0]["content"][0]["text"]
-    baseline = paced.call(tasks_running())
+    baseline = paced.server.call(tasks_running())
     received, response_id = "", None
-    with httpx.stream("POST", f"{paced.url}{URL}", json=STREAM, headers=AUTH, timeout=30) as reply:
+    with httpx.stream("POST", f"{paced.base_url}{URL}", json=STREAM, headers=AUTH, timeout=30) as reply:
         for line in reply.iter_lines():
             if line.startswith("data: {"):
                 event = httpx.Response(200, content=line[6:]).json()
@@ -301,7 +304,7 @@ def test_client_disconnect_stops_the_stream_and_is_recorded(paced: LiveServer) -
                 if received.count(" ") >= 2:
                     break
     deadline = time.monotonic() + 5
-    while (stored := httpx.get(f"{paced.url}{URL}/{response_id}", headers=AUTH).json())[
+    while (stored := httpx.get(f"{paced.base_url}{URL}/{response_id}", headers=AUTH).json())[
         "status"
     ] == "in_progress":
         assert time.monotonic() < deadline, "the disconnect was never recorded"
@@ -316,18 +319,18 @@ def test_client_disconnect_stops_the_stream_and_is_recorded(paced: LiveServer) -
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     schemas.validator(schemas.RESPONSE).validate(stored)
     replayed = assert_contract_stream(
-        httpx.get(f"{paced.url}{URL}/{response_id}?stream=true", headers=AUTH).content
+        httpx.get(f"{paced.base_url}{URL}/{response_id}?stream=true", headers=AUTH).content
     )
     assert replayed.events[-1]["response"] == stored
     deadline = time.monotonic() + 5
-    while paced.call(tasks_running()) > baseline:  # the writer and its watcher are gone
+    while paced.server.call(tasks_running()) > baseline:  # the writer and its watcher are gone
         assert time.monotonic() < deadline, "stream tasks outlived the disconnect"
         time.sleep(0.02)
 
 
 def test_two_hundred_concurrent_streams() -> None:
     config = make_config(frozen_time=None, timing="tokens_per_second=400,jitter=0")
-    with LiveServer(config) as server:
+    with ServedEmulator.running(config) as server:
 
         async def one(http: httpx.AsyncClient, n: int) -> bytes:
             body = {**STREAM, "input": f"Question number {n}?"}
@@ -338,7 +341,7 @@ def test_two_hundred_concurrent_streams() -> None:
         async def all_of_them() -> list[bytes]:
             limits = httpx.Limits(max_connections=200)
             async with httpx.AsyncClient(
-                base_url=server.url, headers=AUTH, limits=limits, timeout=60
+                base_url=server.base_url, headers=AUTH, limits=limits, timeout=60
             ) as http:
                 return await asyncio.gather(*(one(http, n) for n in range(200)))
 
@@ -355,7 +358,7 @@ def test_two_hundred_concurrent_streams() -> None:
 # --- the stream checks themselves ---------------------------------------------------------------
 
 
-def test_the_stream_checks_catch_broken_streams(client: TestClient) -> None:
+def test_the_stream_checks_catch_broken_streams(client: httpx.Client) -> None:
     good = stream_of(client, STREAM)
     assert stream_problems(good) == []
     delta = next(n for n, e in enumerate(good) if e["type"] == "response.output_text.delta")

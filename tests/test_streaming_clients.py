@@ -11,21 +11,22 @@ import pytest
 from orq_ai_sdk import Orq
 
 from emulator.contract.errors import response_error
-from tests.support import AUTH, LiveServer, assert_contract_stream, make_config, script_output
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, assert_contract_stream, make_config, script_output
 
 MODEL = "openai/gpt-4o-mini"
 QUESTION = "What is the capital of France?"
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
+def live() -> Iterator[ServedEmulator]:
     # The OpenAI naming for reasoning by default here, since openai's helpers know only that.
-    with LiveServer(make_config(reasoning_events="openai")) as server:
+    with ServedEmulator.running(make_config(reasoning_events="openai")) as server:
         yield server
 
 
 @pytest.fixture
-def scripted(live: LiveServer) -> Iterator[Any]:
+def scripted(live: ServedEmulator) -> Iterator[Any]:
     """`script_output` on the shared server, undone after the test."""
     service = live.app.service
     original = service.backend
@@ -99,7 +100,7 @@ def test_reasoning_streams_in_both_clients(orq: Orq, oai: openai.OpenAI) -> None
     assert thought == final.output[0].content[0].text
 
 
-def test_orq_reads_orq_named_reasoning_events(live: LiveServer, orq: Orq) -> None:
+def test_orq_reads_orq_named_reasoning_events(live: ServedEmulator, orq: Orq) -> None:
     headers = {"x-emulator-reasoning-events": "orq"}
     wrappers = orq.responses.create(
         model=MODEL, input=QUESTION, reasoning={"effort": "high"}, stream=True, http_headers=headers
@@ -139,14 +140,14 @@ def test_refusal_annotations_and_function_calls(scripted: Any, oai: openai.OpenA
     assert arguments == '{"city": "Paris", "unit": "celsius"}'
 
 
-def test_a_failure_mid_stream(scripted: Any, live: LiveServer, oai: openai.OpenAI, orq: Orq) -> None:
+def test_a_failure_mid_stream(scripted: Any, live: ServedEmulator, oai: openai.OpenAI, orq: Orq) -> None:
     def items(ids: Any) -> list[dict[str, Any]]:
         return [{"type": "message", "id": ids.prefixed("msg"), "status": "incomplete", "role": "assistant",
                  "content": [{"type": "output_text", "text": "The capital", "annotations": [], "logprobs": []}]}]  # fmt: skip
 
     scripted(items, status="failed", error=response_error("server_error", "The provider went away."))
     body = {"model": MODEL, "input": QUESTION, "stream": True}
-    raw = httpx.post(f"{live.url}/v3/router/responses", json=body, headers=AUTH).content
+    raw = httpx.post(f"{live.base_url}/v3/router/responses", json=body, headers=AUTH).content
     events = assert_contract_stream(raw).events
     assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
     assert events[-2]["error"]["code"] == events[-2]["code"] == "server_error"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from emulator.engine import tokens
 from emulator.engine.items import input_tokens
@@ -35,7 +35,7 @@ def test_items_count_text_and_overhead() -> None:
     assert input_tokens([call]) == tokens.ITEM_OVERHEAD + 1 + 2
 
 
-def test_input_tokens_count_the_instructions_and_the_tools(client: TestClient) -> None:
+def test_input_tokens_count_the_instructions_and_the_tools(client: httpx.Client) -> None:
     """The README promises both; the expected counts are worked out by hand from its token rule."""
 
     def input_tokens(**extra: Any) -> int:

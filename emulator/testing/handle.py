@@ -7,13 +7,15 @@ other languages. Both script and inspect the app the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from emulator.app import EmulatorApp
+from emulator.app import EmulatorApp, create_app
+from emulator.config import Config
 from emulator.scenarios.files import SourceFile
 from emulator.state.journal import Exchange
 from emulator.testing import report
@@ -232,3 +234,14 @@ class ServedEmulator(Emulator):
         super().__init__(app)
         self.server = server
         self.base_url = server.url
+
+    @classmethod
+    @contextmanager
+    def running(cls, config: Config) -> Iterator[ServedEmulator]:
+        """An emulator with these settings on a uvicorn server of its own, for the block's length
+        (outside pytest too: a script, a notebook, a dev server's test harness)."""
+        from emulator.testing.server import EmulatorServer
+
+        app = create_app(config)
+        with EmulatorServer(app) as server, closing(cls(app, server)) as emulator:
+            yield emulator
