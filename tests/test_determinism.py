@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -107,3 +109,33 @@ def test_clock_drives_timestamps() -> None:
         after = client.post("/v3/router/responses", json=SEQUENCE[0]).json()
     assert after["created_at"] - before["created_at"] == 90
     assert after["id"] > before["id"]  # ULIDs sort by time
+
+
+def test_each_app_renders_faker_text_with_a_faker_of_its_own() -> None:
+    """Two apps in one process (the in-process fixture's portal thread and a served fixture's
+    thread) must not share a Faker: each seeds it before each use, so a shared one could be
+    reseeded by the other app between its seeding and its use."""
+    document = {"scenarios": [{"name": "fake", "reply": {"output": [{"text": {"faker": "paragraph"}}]}}]}
+    ask = {"model": "openai/gpt-4o", "input": "hello"}
+
+    def answers(emulator: ServedEmulator, n: int) -> list[bytes]:
+        http = emulator.httpx_client()
+        return [
+            http.post("/v3/router/responses", json={**ask, "input": f"hello {i}"}).content for i in range(n)
+        ]
+
+    with ServedEmulator.running(make_config()) as alone:
+        alone.load(document)
+        expected = answers(alone, 40)
+    with ServedEmulator.running(make_config()) as first, ServedEmulator.running(make_config()) as second:
+        first.load(document)
+        second.load(document)
+        assert first.app.scenarios.backend.faker is not second.app.scenarios.backend.faker
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible: a shared Faker's race shows
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                together = list(pool.map(lambda e: answers(e, 40), (first, second)))
+        finally:
+            sys.setswitchinterval(interval)
+    assert together == [expected, expected]
