@@ -30,7 +30,7 @@ from emulator.engine.items import ItemPlan
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
-from emulator.engine.timing import Timing
+from emulator.engine.timing import Timing, parse_timing
 from emulator.state.journal import Miss
 from emulator.state.responses import Conversation, ResponseStore, StoredResponse
 
@@ -42,8 +42,8 @@ class RequestContext:
     """What a transport knows of a request besides its body."""
 
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names: conditions read them
-    timing: str | None = None  # a pacing spec over the server's (x-emulator-timing), checked
-    reasoning_events: str | None = None  # orq | openai; None: the server's
+    timing: str | None = None  # a pacing spec over the server's (x-emulator-timing)
+    reasoning_events: str | None = None  # orq | openai (x-emulator-reasoning-events); None: the server's
 
     @property
     def session(self) -> str:
@@ -101,6 +101,7 @@ class ResponsesService:
     async def create(self, body: Any, context: RequestContext) -> Answer:
         """Raises ApiError for a request the contract refuses; answers everything else."""
         request, warnings = self.validator.check(body)
+        reasoning = self._checked(context)  # the body's problems first, then the settings'
         route = None
         if self.scenarios.active:  # retries and fallbacks, on the clock, before any byte
             route = self.gateway.route(request, context.session, request_digest(self.planner.seed, request))
@@ -125,7 +126,7 @@ class ResponsesService:
             scenario=turn.scenario, misses=turn.misses, history=call.history,
         )  # fmt: skip
         if request.get("stream") is True:
-            answer.events = self._streamed(plan, trace, self._reasoning(context))
+            answer.events = self._streamed(plan, trace, reasoning)
             return answer
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
@@ -142,8 +143,8 @@ class ResponsesService:
             )
         return stored
 
-    def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
-        """A finished response's events again, after sequence number `starting_after` (-1: all)."""
+    def replay(self, response_id: str, starting_after: str, context: RequestContext) -> tuple[Events, Trace]:
+        """A finished response's events again, after sequence number `starting_after` ("-1": all)."""
         stored = self.retrieve(response_id)
         if stored.in_progress:
             raise ApiError(
@@ -151,11 +152,29 @@ class ResponsesService:
                 f"Response '{response_id}' is still in progress; replay its stream once it has finished.",
                 "response_id",
             )  # fmt: skip
-        events = numbered(_replayed(stored).events(self._reasoning(context)), starting_after)
+        after = _sequence_number(starting_after)
+        events = numbered(_replayed(stored).events(self._checked(context)), after)
         return Events(events, paced=False), stored.trace
 
-    def _reasoning(self, context: RequestContext) -> str:
-        return context.reasoning_events or self.settings.reasoning_events
+    def _checked(self, context: RequestContext) -> str:
+        """Checks the request's own settings; the reasoning event names it gets."""
+        if context.timing is not None:
+            try:
+                parse_timing(context.timing, self.settings.timing)
+            except ValueError as exc:
+                raise ApiError(
+                    400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
+                ) from None
+        if context.reasoning_events is None:
+            return self.settings.reasoning_events
+        named = context.reasoning_events.strip().lower()
+        if named not in REASONING_EVENTS:
+            raise ApiError(
+                400, "invalid_header",
+                f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
+                "x-emulator-reasoning-events",
+            )  # fmt: skip
+        return named
 
     def _streamed(self, plan: Plan, trace: Trace, reasoning: str) -> Events:
         self._store_in_progress(plan, trace)
@@ -205,9 +224,15 @@ def _replayed(stored: StoredResponse) -> Plan:
     return Plan(response, items, stored.conversation, chunked=stored.pieces is not None)
 
 
-def reasoning_events(name: str) -> str:
-    """`name` if it names a set of reasoning events; raises ValueError otherwise."""
-    name = name.strip().lower()
-    if name not in REASONING_EVENTS:
-        raise ValueError(f"must be one of {', '.join(REASONING_EVENTS)}")
-    return name
+def _sequence_number(raw: str) -> int:
+    """`starting_after` of a replay: a sequence number, or -1 for the whole stream."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -2
+    if value < -1:
+        raise ApiError(
+            400, "invalid_request",
+            f"starting_after must be a sequence number (an integer >= 0), got '{raw}'.", "starting_after",
+        )  # fmt: skip
+    return value

@@ -25,8 +25,7 @@ from starlette.types import Receive, Scope, Send
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, method_not_allowed, response_error
 from emulator.engine.backend import SCENARIO_HEADER
-from emulator.engine.service import Answer, Events, RequestContext, ResponsesService, reasoning_events
-from emulator.engine.timing import Timing, parse_timing
+from emulator.engine.service import Answer, Events, RequestContext, ResponsesService
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
@@ -53,32 +52,14 @@ class Incoming:
     response_id: str | None = None  # the path's, on the retrieve route
     body: bytes | None = None  # the raw body, once read
 
-    def context(self, server_timing: Timing) -> RequestContext:
-        """The x-emulator-* settings of this request, each checked (a 400 naming the header)."""
-        headers = self.headers
-        timing = headers.get(TIMING_HEADER)
-        adjust = None
-        if timing is not None:
-            adjust = timing.decode("latin-1")
-            try:
-                parse_timing(adjust, server_timing)
-            except ValueError as exc:
-                raise ApiError(
-                    400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"
-                ) from None
-        named = headers.get(REASONING_HEADER)
-        reasoning = None
-        if named is not None:
-            try:
-                reasoning = reasoning_events(named.decode("latin-1"))
-            except ValueError as exc:
-                raise ApiError(
-                    400,
-                    "invalid_header",
-                    f"x-emulator-reasoning-events {exc}.",
-                    "x-emulator-reasoning-events",
-                ) from None
-        return RequestContext(HeaderMap(headers), adjust, reasoning)
+    def context(self) -> RequestContext:
+        """The request's headers and its x-emulator-* settings (the service checks them)."""
+        timing, reasoning = self.headers.get(TIMING_HEADER), self.headers.get(REASONING_HEADER)
+        return RequestContext(
+            HeaderMap(self.headers),
+            timing.decode("latin-1") if timing is not None else None,
+            reasoning.decode("latin-1") if reasoning is not None else None,
+        )
 
 
 Handler = Callable[[Incoming], Awaitable[Answer]]
@@ -128,7 +109,7 @@ class ResponsesRoutes:
 
     async def create(self, request: Incoming) -> Answer:
         request.body, parsed = await read_json(request.headers, request.receive, self.max_body_bytes)
-        return await self.service.create(parsed, request.context(self.service.settings.timing))
+        return await self.service.create(parsed, request.context())
 
     async def retrieve(self, request: Incoming) -> Answer:
         assert request.response_id is not None
@@ -137,7 +118,7 @@ class ResponsesRoutes:
             stored = self.service.retrieve(request.response_id)
             return Answer(response_id=stored.id, trace=stored.trace, body=stored.body)
         events, trace = self.service.replay(
-            request.response_id, _starting_after(query), request.context(self.service.settings.timing)
+            request.response_id, query.get("starting_after", ["-1"])[-1], request.context()
         )
         return Answer(response_id=request.response_id, trace=trace, events=events)
 
@@ -253,20 +234,6 @@ def _emulator_headers(answer: Answer) -> Headers:
     if answer.scenario is not None:
         headers.append((SCENARIO_HEADER.encode(), answer.scenario.encode()))
     return headers
-
-
-def _starting_after(query: dict[str, list[str]]) -> int:
-    raw = query.get("starting_after", ["-1"])[-1]
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -2
-    if value < -1:
-        raise ApiError(
-            400, "invalid_request",
-            f"starting_after must be a sequence number (an integer >= 0), got '{raw}'.", "starting_after",
-        )  # fmt: skip
-    return value
 
 
 async def _disconnected(receive: Receive) -> None:
