@@ -8,12 +8,14 @@ process, loaded by the same client: wrk when installed (apt-get install wrk), el
 client. Prints requests/s and p50/p99 latency for each, and the ratio emulator / bare.
 
     python bench/throughput.py [--seconds 10] [--connections 8] [--client wrk|python]
+    python bench/throughput.py --against ../before   # A/B: another checkout's emulator, same rounds
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -48,13 +50,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(factory: str) -> Iterator[str]:
+def server(factory: str, root: Path = ROOT) -> Iterator[str]:
+    """`factory` of bench/apps.py under uvicorn, imported from the checkout at `root`."""
     port = free_port()
     proc = subprocess.Popen(
         pinned(SERVER_CPU, [sys.executable, "-m", "uvicorn", f"bench.apps:{factory}", "--factory",
                             "--port", str(port), "--loop", "uvloop", "--http", "httptools",
                             "--no-access-log", "--log-level", "warning"]),
-        cwd=ROOT,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,30 +148,43 @@ def main() -> None:
     parser.add_argument(
         "--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python"
     )
+    parser.add_argument(
+        "--against", type=Path, metavar="CHECKOUT",
+        help="another checkout (an earlier build): its emulator is loaded in the same rounds",
+    )  # fmt: skip
     args = parser.parse_args()
     load = load_wrk if args.client == "wrk" else load_python
     where = f"servers on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}" if PIN else "unpinned"
     print(
         f"client: {args.client}, {args.connections} connections, {args.seconds}s per app per round, {where}"
     )
+    builds = {"emulator": ROOT} | ({"against": args.against.resolve()} if args.against else {})
     latency = f"{'p50':>7}{'p99':>7}"
-    print(f"{'round':<7}{'bare req/s':>12}{latency}{'emulator req/s':>16}{latency}{'ratio':>8}")
-    ratios = []
-    # Both servers stay up (an idle one costs nothing); loading them in turn, round after round,
-    # spreads the machine's drift over both instead of favouring whichever ran in a quiet moment.
-    with server("bare") as bare_url, server("emulator") as emulator_url:
-        for url in (bare_url, emulator_url):
+    print(f"{'round':<7}{'app':<10}{'req/s':>10}{latency}{'/ bare':>8}")
+    ratios: dict[str, list[float]] = {name: [] for name in builds}
+    # Every server stays up (an idle one costs nothing); loading them in turn, round after round,
+    # spreads the machine's drift over all of them instead of favouring whichever ran in a quiet moment.
+    with contextlib.ExitStack() as servers:
+        urls = {"bare": servers.enter_context(server("bare"))}
+        urls |= {name: servers.enter_context(server("emulator", root)) for name, root in builds.items()}
+        for url in urls.values():
             load(url, 2, args.connections)  # warm-up
         for n in range(1, args.rounds + 1):
-            bare = load(bare_url, args.seconds, args.connections)
-            emulator = load(emulator_url, args.seconds, args.connections)
-            ratios.append(emulator["rps"] / bare["rps"])
-            print(
-                f"{n:<7}{bare['rps']:>12.0f}{bare['p50']:>7.2f}{bare['p99']:>7.2f}"
-                f"{emulator['rps']:>16.0f}{emulator['p50']:>7.2f}{emulator['p99']:>7.2f}{ratios[-1]:>8.2f}"
-            )
-    median = statistics.median(ratios)
-    print(f"emulator / bare throughput, median of {args.rounds} rounds: {median:.2f}x (target >= 0.5x)")
+            bare = load(urls["bare"], args.seconds, args.connections)
+            print(f"{n:<7}{'bare':<10}{bare['rps']:>10.0f}{bare['p50']:>7.2f}{bare['p99']:>7.2f}")
+            for name in builds:
+                figures = load(urls[name], args.seconds, args.connections)
+                ratios[name].append(figures["rps"] / bare["rps"])
+                print(
+                    f"{'':<7}{name:<10}{figures['rps']:>10.0f}{figures['p50']:>7.2f}{figures['p99']:>7.2f}"
+                    f"{ratios[name][-1]:>8.2f}"
+                )
+    for name, root in builds.items():
+        median = statistics.median(ratios[name])
+        print(f"{name} ({root}) / bare throughput, median of {args.rounds} rounds: {median:.2f}x")
+    if args.against:
+        change = statistics.median(ratios["emulator"]) / statistics.median(ratios["against"]) - 1
+        print(f"this build against {args.against}: {change:+.1%}")
 
 
 if __name__ == "__main__":

@@ -26,20 +26,18 @@ class IdSource:
         self._millis = -1
         self._time_part = ""
 
-    def ulid(self) -> str:
-        # No ULID object per id: the time part is shared by every id minted in the same
-        # millisecond, so python-ulid encodes it once; the random part is eight pair lookups.
+    def prefixed(self, prefix: str) -> str:
+        """`prefix_<ULID>` (resp_, msg_...). No ULID object per id: the time part is shared by
+        every id minted in the same millisecond, so python-ulid encodes it once; the random part
+        is eight pair lookups."""
         millis = int(self._clock.now() * 1000)
         if millis != self._millis:
             self._millis, self._time_part = millis, encode_timestamp(millis.to_bytes(6, "big"))
         n, pairs = self._rng.getrandbits(80), _DIGIT_PAIRS
-        return self._time_part + "".join((
+        return prefix + "_" + self._time_part + "".join((
             pairs[n >> 70], pairs[n >> 60 & 1023], pairs[n >> 50 & 1023], pairs[n >> 40 & 1023],
             pairs[n >> 30 & 1023], pairs[n >> 20 & 1023], pairs[n >> 10 & 1023], pairs[n & 1023],
         ))  # fmt: skip
-
-    def prefixed(self, prefix: str) -> str:
-        return f"{prefix}_{self.ulid()}"
 
     def call_id(self) -> str:
         return f"fc_{uuid.UUID(int=self._rng.getrandbits(128), version=4)}"

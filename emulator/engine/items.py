@@ -35,10 +35,10 @@ class ItemPlan:
     pieces: list[list[str]] = field(default_factory=list)
     delays: list[list[float]] = field(default_factory=list)
     delay_before: float = 0.0
+    kind: ItemKind = field(init=False)  # of the item's type, which never changes
 
-    @property
-    def kind(self) -> ItemKind:
-        return kind_of(self.item["type"])
+    def __post_init__(self) -> None:
+        self.kind = kind_of(self.item["type"])
 
     def stream(self, index: int) -> Iterator[tuple[str, float]]:
         pieces = self.pieces[index] if index < len(self.pieces) else []
@@ -119,6 +119,9 @@ class MessageKind(ItemKind):
         ]
         return {**item, "content": content}
 
+    def billed(self, item: Item) -> int:
+        return len(item["content"])  # every part: without building their texts
+
     def announced(self, item: Item) -> Item:
         return {**item, "status": "in_progress", "content": []}
 
@@ -169,6 +172,9 @@ class FunctionCallKind(ItemKind):
 
     def with_texts(self, item: Item, texts: list[str]) -> Item:
         return {**item, "arguments": texts[0]}
+
+    def billed(self, item: Item) -> int:
+        return 1
 
     def announced(self, item: Item) -> Item:
         return {**item, "status": "in_progress", "arguments": ""}
@@ -273,14 +279,12 @@ def kind_of(item_type: str) -> ItemKind:
 
 def message_plan(parts: list[tuple[str, list[str], list[Item]]], delay_before: float = 0.0) -> ItemPlan:
     """An assistant message from (part type, tokens, annotations) parts: output_text or refusal."""
-    content: list[Item] = []
-    for part_type, pieces, cited in parts:
-        if part_type == "refusal":
-            content.append({"type": "refusal", "refusal": "".join(pieces)})
-        else:
-            content.append(
-                {"type": "output_text", "text": "".join(pieces), "annotations": cited, "logprobs": []}
-            )
+    content: list[Item] = [
+        {"type": "refusal", "refusal": "".join(pieces)}
+        if part_type == "refusal"
+        else {"type": "output_text", "text": "".join(pieces), "annotations": cited, "logprobs": []}
+        for part_type, pieces, cited in parts
+    ]
     item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
     return ItemPlan(item, [pieces for _, pieces, _ in parts], delay_before=delay_before)
 
@@ -319,7 +323,10 @@ def platform_tool_plan(tool: str, arguments: str | None, result: Any, delay_befo
 
 def input_tokens(items: Iterable[Item]) -> int:
     """Tokens of input items: each one's own, and the framing chat formats add around each."""
-    return sum(tokens.ITEM_OVERHEAD + kind_of(i.get("type", "message")).input_tokens(i) for i in items)
+    total = 0
+    for item in items:  # a loop, not sum() over a generator: this runs on every request
+        total += tokens.ITEM_OVERHEAD + kind_of(item.get("type", "message")).input_tokens(item)
+    return total
 
 
 def normalise_input(raw: str | list[Item] | None, ids: IdSource) -> list[Item]:

@@ -84,7 +84,8 @@ class Planner:
         reasoning_tokens = output_tokens = context_tokens = 0
         for item in items:
             kind = item.kind
-            counted = sum(map(len, item.pieces[: kind.billed(item.item)]))
+            billed, pieces = kind.billed(item.item), item.pieces
+            counted = sum(map(len, pieces if billed >= len(pieces) else pieces[:billed]))
             if kind.reasoning:
                 reasoning_tokens += counted
             else:

@@ -37,7 +37,7 @@ from emulator.state.responses import Conversation, ResponseStore, StoredResponse
 Trace = tuple[str, str]  # (trace id, span id) of a response's telemetry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestContext:
     """What a transport knows of a request besides its body."""
 
@@ -101,9 +101,12 @@ class ResponsesService:
     async def create(self, body: Any, context: RequestContext) -> Answer:
         """Raises ApiError for a request the contract refuses; answers everything else."""
         request, warnings = self.validator.check(body)
-        reasoning = self._checked(context)  # the body's problems first, then the settings'
+        # The body's problems first, then the settings' (most requests have none of their own).
+        no_settings = context.timing is None and context.reasoning_events is None
+        reasoning = self.settings.reasoning_events if no_settings else self._checked(context)
         route = None
-        if self.scenarios.active:  # retries and fallbacks, on the clock, before any byte
+        active = self.scenarios.active
+        if active:  # retries and fallbacks, on the clock, before any byte
             route = self.gateway.route(request, context.session, request_digest(self.planner.seed, request))
             if route.delay:
                 await self.clock.sleep(route.delay)
@@ -112,7 +115,7 @@ class ResponsesService:
             if route.model != request["model"]:
                 request = {**request, "model": route.model}
         call = self.planner.call(request, context.headers, self.settings.timing)
-        turn = (self.scenarios.backend if self.scenarios.active else self.backend).turn(call)
+        turn = (self.scenarios.backend if active else self.backend).turn(call)
         if turn.http_error is not None:
             return Answer(
                 warnings, error=turn.http_error, route=route, scenario=turn.scenario,

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
@@ -65,7 +65,7 @@ class Incoming:
 Handler = Callable[[Incoming], Awaitable[Answer]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     """Where a request to a Responses route goes."""
 
@@ -89,6 +89,10 @@ class ResponsesRoutes:
     clock: Clock
     max_body_bytes: int
     framing: StreamFraming
+    _create: Target = field(init=False)  # every create goes to the same place
+
+    def __post_init__(self) -> None:
+        self._create = Target(self.create)
 
     def match(self, scope: Scope) -> Target | None:
         """Where this request goes, or None when it is not a Responses route."""
@@ -97,7 +101,7 @@ class ResponsesRoutes:
         path, method = scope["path"], scope["method"]
         for prefix in PREFIXES:
             if path == prefix:
-                return Target(self.create) if method == "POST" else Target(_not_allowed(method, path, "POST"))
+                return self._create if method == "POST" else Target(_not_allowed(method, path, "POST"))
             if path.startswith(prefix) and path[len(prefix)] == "/":
                 response_id = path[len(prefix) + 1 :]
                 if not response_id or "/" in response_id:
@@ -136,15 +140,15 @@ class ResponsesRoutes:
             answer = Answer(error=unexpected(scope["method"], scope["path"], exc))
         if self.journal.enabled:
             self._record(request, answer)
-        headers = _emulator_headers(answer)
         if answer.error is not None:
-            error = answer.error
-            await error_response(error, {k.decode(): v.decode() for k, v in headers})(scope, receive, send)
+            extra = {k.decode(): v.decode() for k, v in _emulator_headers(answer)}
+            await error_response(answer.error, extra)(scope, receive, send)
             return
         assert answer.trace is not None
         trace_id, span_id = answer.trace
-        trace = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
-        headers = trace + headers
+        headers = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
+        if answer.route is not None or answer.scenario is not None:
+            headers += _emulator_headers(answer)
         if answer.warnings:
             messages = [w.message for w in answer.warnings]
             headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))
