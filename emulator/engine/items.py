@@ -10,7 +10,7 @@ is cut short, and the prefix of its id. Adding a kind of item is adding a class 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,7 +22,7 @@ from emulator.ids import IdSource
 Item = dict[str, Any]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ItemPlan:
     """One output item: its final form, and the pieces each of its streams is sent in.
 
@@ -32,13 +32,23 @@ class ItemPlan:
     """
 
     item: Item
-    pieces: list[list[str]] = field(default_factory=list)
-    delays: list[list[float]] = field(default_factory=list)
-    delay_before: float = 0.0
-    kind: ItemKind = field(init=False)  # of the item's type, which never changes
+    pieces: list[list[str]]
+    delays: list[list[float]]
+    delay_before: float
+    kind: ItemKind  # of the item's type, which never changes
 
-    def __post_init__(self) -> None:
-        self.kind = kind_of(self.item["type"])
+    def __init__(
+        self,
+        item: Item,
+        pieces: list[list[str]] | None = None,
+        delays: list[list[float]] | None = None,
+        delay_before: float = 0.0,
+    ) -> None:  # written out: built for every item of every response, so no __post_init__ call
+        self.item = item
+        self.pieces = [] if pieces is None else pieces
+        self.delays = [] if delays is None else delays
+        self.delay_before = delay_before
+        self.kind = kind_of(item["type"])
 
     def stream(self, index: int) -> Iterator[tuple[str, float]]:
         pieces = self.pieces[index] if index < len(self.pieces) else []
@@ -282,11 +292,24 @@ def message_plan(parts: list[tuple[str, list[str], list[Item]]], delay_before: f
     content: list[Item] = [
         {"type": "refusal", "refusal": "".join(pieces)}
         if part_type == "refusal"
-        else {"type": "output_text", "text": "".join(pieces), "annotations": cited, "logprobs": []}
+        else _output_text("".join(pieces), cited)
         for part_type, pieces, cited in parts
     ]
-    item = {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
-    return ItemPlan(item, [pieces for _, pieces, _ in parts], delay_before=delay_before)
+    return ItemPlan(_assistant(content), [pieces for _, pieces, _ in parts], delay_before=delay_before)
+
+
+def text_message_plan(pieces: list[str]) -> ItemPlan:
+    """An assistant message of one text, from its tokens: `message_plan`'s commonest case (the
+    default backend's every answer), built without its general machinery."""
+    return ItemPlan(_assistant([_output_text("".join(pieces), [])]), [pieces])
+
+
+def _assistant(content: list[Item]) -> Item:
+    return {"type": "message", "id": None, "status": "completed", "role": "assistant", "content": content}
+
+
+def _output_text(text: str, annotations: list[Item]) -> Item:
+    return {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
 
 
 def reasoning_plan(

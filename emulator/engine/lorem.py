@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from emulator.engine.backend import Call, Turn
-from emulator.engine.items import ItemPlan, message_plan, reasoning_plan
+from emulator.engine.items import ItemPlan, reasoning_plan, text_message_plan
 from emulator.engine.textgen import TextGenerator
 
 
@@ -26,5 +26,5 @@ class LoremBackend:
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
             items.append(reasoning_plan(thought, summary))
-        items.append(message_plan([("output_text", self.text.reply(call.digest), [])]))
+        items.append(text_message_plan(self.text.reply(call.digest)))
         return Turn(items)
