@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from emulator import __version__
-from emulator.config import ENV_PREFIX, Config, about, flag, kind
+from emulator.config import DEV_API_KEY, ENV_PREFIX, Config, about, flag, kind
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:
@@ -149,7 +149,12 @@ def _logging(config: Config) -> dict[str, Any]:
 
 def banner(config: Config, port: int) -> str:
     base = f"http://{config.host}:{port}"
-    key = config.api_keys[0] if config.auth else "anything (auth is off)"
+    if not config.auth:
+        key = "anything (auth is off)"
+    elif config.uses_dev_key:
+        key = DEV_API_KEY  # public and documented: showing it is the point
+    else:
+        key = "<your --api-key>"  # a key of the user's own is a secret: never printed or logged
     return (
         f"\nresponses-emulator {__version__} listening on {base}\n"
         f'  orq SDK:        Orq(server_url="{base}", api_key="{key}")\n'

@@ -247,3 +247,13 @@ def test_a_flag_beats_its_environment_variable() -> None:
     )
     assert (config.port, config.api_keys) == (8, ("k",))
     assert cli.serve_defaults({}).timing == "realistic"  # serve paces for people unless told
+
+
+def test_the_banner_and_the_log_never_show_a_key_of_the_users_own() -> None:
+    """The dev key is public (documented) and shown; a key the user chose is a secret."""
+    errors: list[str] = []
+    with serve("--api-key", "sk-user-chosen-secret", "--log-level", "debug", errors=errors) as (url, banner):
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert 'api_key="<your --api-key>"' in banner
+    assert "sk-user-chosen-secret" not in banner + "".join(errors)
+    assert cli.banner(Config(auth=False), 8080).count("anything (auth is off)") == 2

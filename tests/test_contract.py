@@ -187,3 +187,18 @@ def test_openapi_request_schema_is_the_file(client: httpx.Client) -> None:
         schemas.load(schemas.REQUEST)["properties"]
     )
     assert served["Response"]["required"] == schemas.load(schemas.RESPONSE)["required"]
+
+
+def test_a_variable_marked_not_secret_is_echoed_as_sent_and_the_response_stays_valid(
+    client: httpx.Client,
+) -> None:
+    variables = {"a": {"secret": False, "value": "plain"}, "b": {"secret": True, "value": "hidden"}, "c": "x"}
+    body = client.post(
+        "/v3/router/responses", json={"model": "openai/gpt-4o", "input": "hi", "variables": variables}
+    ).json()
+    assert body["variables"] == {
+        "a": {"secret": False, "value": "plain"},
+        "b": {"secret": True, "value": "[REDACTED]"},
+        "c": "x",
+    }
+    assert_contract_response(body)

@@ -125,3 +125,36 @@ def _id(stream_text: str) -> str:
 
 def _source(data: dict) -> SourceFile:
     return SourceFile("test", data, {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "redacted"),
+    [
+        # the key written as a JSON escape: the journal must read the parsed body, not the bytes
+        (
+            b'{"model": "openai/gpt-4o", "input": "hi", "\\u0076ariables": {"t": {"secret": true, "value": "sk-escaped"}}}',
+            {"t": {"secret": True, "value": "[REDACTED]"}},
+        ),
+        # the key twice: the parsed body keeps the last, and the first's secret is not kept either
+        (
+            b'{"model": "openai/gpt-4o", "input": "hi", "variables": {"t": {"secret": true, "value": "sk-escaped"}}, "variables": {"n": "Ada"}}',
+            {"n": "Ada"},
+        ),
+        # malformed: a list where a map belongs (a 400), its secret-shaped items still redacted
+        (
+            b'{"model": "openai/gpt-4o", "input": "hi", "variables": [{"secret": true, "value": "sk-escaped"}]}',
+            [{"secret": True, "value": "[REDACTED]"}],
+        ),
+    ],
+    ids=["escaped-key", "duplicate-key", "list-form"],
+)
+def test_secrets_are_redacted_however_the_body_writes_them(
+    client: TestClient, raw: bytes, redacted: object
+) -> None:
+    client.post("/v3/router/responses", content=raw, headers={"content-type": "application/json"})
+    assert "sk-escaped" not in client.get("/_emulator/requests").text
+    (entry,) = entries(client)
+    assert entry["body"]["variables"] == redacted
+    assert all(
+        "sk-escaped" not in repr(e) and b"sk-escaped" not in (e.raw_body or b"") for e in client.app.journal
+    )

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
@@ -31,7 +32,7 @@ from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
 from emulator.render.sse import EventStream
-from emulator.state.journal import Exchange, Journal
+from emulator.state.journal import Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
 
@@ -51,6 +52,7 @@ class Incoming:
     headers: dict[bytes, bytes]  # by lower-case name (for a repeated header the last one counts)
     response_id: str | None = None  # the path's, on the retrieve route
     body: bytes | None = None  # the raw body, once read
+    parsed: Any = None  # its JSON, once parsed
 
     def context(self) -> RequestContext:
         """The request's headers and its x-emulator-* settings (the service checks them)."""
@@ -112,8 +114,8 @@ class ResponsesRoutes:
         return None
 
     async def create(self, request: Incoming) -> Answer:
-        request.body, parsed = await read_json(request.headers, request.receive, self.max_body_bytes)
-        return await self.service.create(parsed, request.context())
+        request.body, request.parsed = await read_json(request.headers, request.receive, self.max_body_bytes)
+        return await self.service.create(request.parsed, request.context())
 
     async def retrieve(self, request: Incoming) -> Answer:
         assert request.response_id is not None
@@ -214,7 +216,7 @@ class ResponsesRoutes:
                 path=scope["path"],
                 raw_query=scope["query_string"],
                 raw_headers=request.headers,
-                raw_body=request.body,
+                raw_body=recorded_body(request.body, request.parsed),
                 status=answer.error.status if answer.error is not None else 200,
                 streamed=answer.events is not None,
                 response_id=answer.response_id or request.response_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from emulator.contract.echo import REDACTED, redact_variables
+from emulator.contract.echo import REDACTED, is_secret
 from emulator.contract.errors import ApiError, Failure
 from emulator.state.responses import Conversation
 
@@ -50,7 +50,7 @@ class Exchange:
     path: str
     raw_query: bytes = b""
     raw_headers: Mapping[bytes, bytes] = field(default_factory=dict, repr=False)  # secrets: read `headers`
-    raw_body: bytes | None = field(default=None, repr=False)  # secret variables already redacted
+    raw_body: bytes | None = field(default=None, repr=False)  # `recorded_body`: secrets redacted
     status: int = 200
     streamed: bool = False  # answered with an event stream
     response_id: str | None = None
@@ -129,9 +129,7 @@ class Journal:
         self._count = 0
 
     def record(self, exchange: Exchange) -> None:
-        body = exchange.raw_body
-        if body is not None and b'"variables"' in body:
-            exchange.raw_body = _without_secrets(body)
+        """Keeps `exchange`; its `raw_body` must already be `recorded_body`'s."""
         exchange.index = self._count
         self._entries.append(exchange)
         self._count += 1
@@ -155,12 +153,27 @@ def _parsed(body: bytes | None) -> Any:
         return None
 
 
-def _without_secrets(body: bytes) -> bytes:
-    """The body with its secret variables' values replaced by the marker (kept as sent otherwise)."""
-    parsed = _parsed(body)
-    if isinstance(parsed, dict) and isinstance(parsed.get("variables"), dict):
-        return orjson.dumps({**parsed, "variables": redact_variables(parsed["variables"])})
-    return body
+def recorded_body(raw: bytes | None, parsed: Any) -> bytes | None:
+    """The body the journal may keep: as sent, or, when it has `variables` (however its key was
+    written: JSON escapes are decoded by parsing), written again with every secret's value replaced
+    by the marker, so the secret is not even kept in memory."""
+    if isinstance(parsed, dict) and "variables" in parsed:
+        return orjson.dumps({**parsed, "variables": _secrets_redacted(parsed["variables"])})
+    return raw
+
+
+def _secrets_redacted(variables: Any) -> Any:
+    """Every secret-shaped entry of `variables` redacted: a map's values, or a list's items when a
+    malformed request sent a list."""
+    if isinstance(variables, dict):
+        return {name: _redacted_entry(value) for name, value in variables.items()}
+    if isinstance(variables, list):
+        return [_redacted_entry(value) for value in variables]
+    return variables
+
+
+def _redacted_entry(value: Any) -> Any:
+    return {"secret": True, "value": REDACTED} if is_secret(value) else value
 
 
 def _redacted(value: bytes) -> bytes:
