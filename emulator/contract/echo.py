@@ -64,10 +64,12 @@ _AS_FLOAT = frozenset(("temperature", "top_p", "presence_penalty", "frequency_pe
 
 def redact_variables(variables: dict[str, Any]) -> dict[str, Any]:
     """Secret values (`{"secret": true, "value": ...}`) replaced by a marker; others kept."""
-    return {
-        name: {"secret": True, "value": REDACTED} if is_secret(value) else value
-        for name, value in variables.items()
-    }
+    return {name: redacted(value) for name, value in variables.items()}
+
+
+def redacted(value: Any) -> Any:
+    """One variable, its value replaced by the marker if it is a secret."""
+    return {"secret": True, "value": REDACTED} if is_secret(value) else value
 
 
 def is_secret(value: Any) -> bool:

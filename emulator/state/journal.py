@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from emulator.contract.echo import REDACTED, is_secret
+from emulator.contract.echo import REDACTED, redact_variables, redacted
 from emulator.contract.errors import ApiError, Failure
 from emulator.state.responses import Conversation
 
@@ -166,14 +166,10 @@ def _secrets_redacted(variables: Any) -> Any:
     """Every secret-shaped entry of `variables` redacted: a map's values, or a list's items when a
     malformed request sent a list."""
     if isinstance(variables, dict):
-        return {name: _redacted_entry(value) for name, value in variables.items()}
+        return redact_variables(variables)
     if isinstance(variables, list):
-        return [_redacted_entry(value) for value in variables]
+        return [redacted(value) for value in variables]
     return variables
-
-
-def _redacted_entry(value: Any) -> Any:
-    return {"secret": True, "value": REDACTED} if is_secret(value) else value
 
 
 def _redacted(value: bytes) -> bytes:
