@@ -22,6 +22,7 @@ from emulator.clock import Clock, FrozenClock, SystemClock
 from emulator.config import DEV_API_KEY, Config
 from emulator.contract import openapi
 from emulator.contract.errors import ApiError
+from emulator.contract.limits import BodyLimits
 from emulator.contract.validation import RequestValidator
 from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
@@ -30,6 +31,7 @@ from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
 from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
+from emulator.http.connections import ConnectionLimits
 from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
 from emulator.render.json import dumps
@@ -96,7 +98,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         planner=planner,
         store=store,
         clock=clock,
-        settings=Settings(parse_timing(config.timing), config.reasoning_events),
+        settings=Settings(parse_timing(config.timing), config.reasoning_events, config.max_delay),
         backend=default,
         scenarios=scenarios,
     )
@@ -120,8 +122,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         auth=auth,
         journal=Journal(config.journal),
         clock=clock,
-        max_body_bytes=config.max_body_bytes,
+        limits=body_limits(config),
         framing=StreamFraming(config.keepalive, config.done_sentinel),
+        max_streams=config.max_streams,
     )
     return EmulatorApp(
         config=config,
@@ -138,6 +141,16 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
             Exception: errors.on_unexpected,
         },
     )
+
+
+def body_limits(config: Config) -> BodyLimits:
+    return BodyLimits(
+        config.max_body_bytes, config.max_depth, config.max_string, config.max_input_items, config.max_tools
+    )
+
+
+def connection_limits(config: Config) -> ConnectionLimits:
+    return ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)
 
 
 @functools.cache

@@ -111,7 +111,8 @@ def validate(paths: list[str]) -> int:
 def serve(config: Config) -> int:
     import uvicorn
 
-    from emulator.app import create_app
+    from emulator.app import connection_limits, create_app
+    from emulator.http.connections import server_config
     from emulator.scenarios.source import ScenarioFilesInvalid
 
     class AnnouncingServer(uvicorn.Server):
@@ -131,8 +132,11 @@ def serve(config: Config) -> int:
         print("responses-emulator: the scenario files have problems; nothing was started", file=sys.stderr)
         return 1
     server = AnnouncingServer(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, log_config=None)
-    )
+        server_config(
+            app, limits=connection_limits(config), shutdown_grace=config.shutdown_grace,
+            host=config.host, port=config.port, log_level=config.log_level, log_config=None,
+        )
+    )  # fmt: skip
     server.run()
     return 0 if server.started else 1
 

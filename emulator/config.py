@@ -52,9 +52,31 @@ class Config:
         flag="--api-key", many="append", metavar="KEY",
     )  # fmt: skip
     auth: bool = setting(True, "accept requests without a key", flag="--no-auth", shown_default="auth on")
+    admin_keys: tuple[str, ...] = setting(
+        (), "bearer key for the `/_emulator/` routes only (repeat for several); the API keys then do "
+        "not open them", flag="--admin-key", many="append", metavar="KEY", shown_default="the API keys",
+    )  # fmt: skip
     strict: bool = setting(False, "unknown request fields are 400s, not warnings")
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
+    # Limits (docs/limits.md): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")
+    max_depth: int = setting(64, "objects and arrays nested in a body, the body counting 1 (deeper: 400)")
+    max_string: int = setting(1_000_000, "characters in one string of a body (longer: 400)")
+    max_input_items: int = setting(10_000, "items in a request's `input` list (more: 400)")
+    max_tools: int = setting(512, "entries in a request's `tools` (more: 400)")
+    max_delay: float = setting(
+        60.0, "longest wait, in seconds, a request's x-emulator-timing may ask for: time to first token, "
+        "or between deltas (longer: 400)",
+    )  # fmt: skip
+    header_timeout: float = setting(10.0, "seconds a connection has to send its request headers (then 408)")
+    body_timeout: float = setting(30.0, "seconds a request has to send its body after its headers (then 408)")
+    max_connections: int = setting(
+        1000, "connections open at once (more: 503 and closed; lowered to fit `ulimit -n`)"
+    )
+    max_streams: int = setting(1000, "event streams open at once (more: 503)")
+    shutdown_grace: float = setting(
+        5.0, "seconds a shutdown waits for requests under way before cutting them off (stored `failed`)"
+    )
     journal: int = setting(1000, "requests kept for `GET /_emulator/requests` (`0`: none)")
     frozen_time: float | None = setting(
         None, "freeze the clock at this Unix time, for byte-identical runs", shown_default="real time"
@@ -101,6 +123,12 @@ class Config:
             raise ValueError("journal must be a number of requests >= 0")
         if not self.keepalive > 0:
             raise ValueError("keepalive must be a number of seconds > 0")
+        limits = ("max_body_bytes", "max_depth", "max_string", "max_input_items", "max_tools", "max_delay")
+        for name in (*limits, "max_connections", "max_streams", "header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0")
+        if not self.shutdown_grace >= 0:
+            raise ValueError("shutdown_grace must be a number of seconds >= 0")
 
     @property
     def uses_dev_key(self) -> bool:

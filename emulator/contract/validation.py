@@ -18,6 +18,7 @@ import jsonschema_rs
 
 from emulator.contract import schemas
 from emulator.contract.errors import ApiError, Failure, bad_field, invalid_request
+from emulator.contract.integers import integer_places, whole_numbers
 from emulator.contract.messages import describe, failures, pointer
 
 
@@ -26,21 +27,22 @@ def unknown_field(param: str) -> Failure:
 
 
 @functools.cache
-def _compiled() -> tuple[frozenset[str], Any, Any]:
-    """The request schema's top-level fields and its two validators, compiled once per process
-    (they hold no state, so every app shares them)."""
+def _compiled() -> tuple[frozenset[str], Any, Any, dict[str, Any]]:
+    """The request schema's top-level fields, its two validators and where it wants integers,
+    compiled once per process (they hold no state, so every app shares them)."""
     schema = schemas.load(schemas.REQUEST)
     return (
         frozenset(schema["properties"]),
         jsonschema_rs.validator_for(schema),
         schemas.validator(schemas.REQUEST),
+        integer_places(schema),
     )
 
 
 class RequestValidator:
     def __init__(self, *, strict: bool = False) -> None:
         self.strict = strict
-        self._known, self._fast, self._detailed = _compiled()
+        self._known, self._fast, self._detailed, self._integers = _compiled()
 
     def check(self, body: Any) -> tuple[dict[str, Any], list[Failure]]:
         """Raise `ApiError` (400) for a body that breaks the contract; else return the body the
@@ -68,6 +70,10 @@ class RequestValidator:
                     list(error.absolute_path),
                     set(error.instance) - set(error.schema.get("properties", {})),
                 )
+        problems_: list[Failure] | None = [] if self.strict else None
+        body = whole_numbers(body, self._integers, problems_)
+        if problems_:
+            raise invalid_request(problems_)
         if warnings and self.strict:
             raise invalid_request(warnings)
         check_rules(body)

@@ -84,6 +84,16 @@ class Plan:
             pending_delay = 0.0
         yield PlanEvent(self.terminal_type, {"response": self.response}, pending_delay)
 
+    def events_due(self, elapsed: float) -> int:
+        """How many events a paced stream would have sent `elapsed` seconds after it began."""
+        count, at = 0, 0.0
+        for event in self.events():
+            at += event.delay
+            if at > elapsed:
+                break
+            count += 1
+        return count
+
     def cut(self, sent: int, *, completed_at: int | None, error: dict[str, str] | None = None) -> Plan:
         """The Plan as far as its first `sent` events went: what a client that went away saw,
         recorded as `incomplete` with reason `client_disconnected`; or, given an `error`

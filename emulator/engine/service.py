@@ -8,19 +8,22 @@ store, and replay. Nothing here knows ASGI, header bytes or status lines.
 A response's life in the store: a paced response is stored in progress (GET shows the
 `in_progress` snapshot) and replaced by its final form as its terminal event goes out, so GET
 after `response.completed` returns exactly what that event carried. A stream whose client goes
-away is stored as `incomplete`, reason `client_disconnected`, with the output the client was sent.
+away is stored as `incomplete`, reason `client_disconnected`, with the output the client was sent;
+so is a JSON-mode response whose client leaves while it waits, with the output due by then. A
+response cut off by the server shutting down is stored `failed`, as far as it got.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from emulator.clock import Clock
-from emulator.contract.errors import ApiError, Failure
+from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios
@@ -30,7 +33,7 @@ from emulator.engine.items import ItemPlan
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
-from emulator.engine.timing import Timing, parse_timing
+from emulator.engine.timing import Timing, bounded, parse_timing
 from emulator.state.journal import Miss
 from emulator.state.responses import Conversation, ResponseStore, StoredResponse
 
@@ -44,11 +47,25 @@ class RequestContext:
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names: conditions read them
     timing: str | None = None  # a pacing spec over the server's (x-emulator-timing)
     reasoning_events: str | None = None  # orq | openai (x-emulator-reasoning-events); None: the server's
+    gone: Callable[[], Awaitable[None]] | None = None  # returns once the client has left, if it can tell
 
     @property
     def session(self) -> str:
         """The sequence namespace of scenarios and failure profiles (X-Emulator-Session)."""
         return self.headers.get(SESSION_HEADER, "")
+
+
+class ClientLeft(Exception):
+    """The client went away while its JSON-mode answer was being waited for."""
+
+    def __init__(self, response_id: str) -> None:
+        super().__init__(response_id)
+        self.response_id = response_id
+
+
+def shutdown_error() -> dict[str, str]:
+    """The error a response cut off by the server shutting down is stored with."""
+    return response_error("server_error", "The emulator shut down before the response finished.")
 
 
 @dataclass(slots=True)
@@ -82,6 +99,7 @@ class Answer:
 class Settings:
     timing: Timing  # the server's pacing
     reasoning_events: str = "orq"  # the server's reasoning event names
+    max_delay: float = 60.0  # the longest wait (seconds) a request's own timing may ask for
 
 
 @dataclass(slots=True)
@@ -134,9 +152,34 @@ class ResponsesService:
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
             self._store_in_progress(plan, trace)
-            await self.clock.sleep(delay)
+            await self._wait(plan, trace, delay, context)
         answer.body = self._store_final(plan, trace)
         return answer
+
+    async def _wait(self, plan: Plan, trace: Trace, delay: float, context: RequestContext) -> None:
+        """Waits `delay` for a JSON-mode answer; raises ClientLeft if the client leaves first. A
+        wait cut short (the client leaving, the server shutting down) stores the response as far
+        as it had got."""
+        start = self.clock.monotonic()
+        waiting = asyncio.ensure_future(self.clock.sleep(delay))
+        leaving = asyncio.ensure_future(context.gone()) if context.gone is not None else None
+        try:
+            tasks = [waiting] if leaving is None else [waiting, leaving]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self._store_cut(plan, trace, self.clock.monotonic() - start, shutdown_error())
+            raise
+        finally:
+            for task in (waiting, leaving):
+                if task is not None:
+                    task.cancel()
+        if not waiting.done() or waiting.cancelled():
+            self._store_cut(plan, trace, self.clock.monotonic() - start, None)
+            raise ClientLeft(plan.response["id"])
+
+    def _store_cut(self, plan: Plan, trace: Trace, elapsed: float, error: dict[str, str] | None) -> None:
+        sent = plan.events_due(elapsed)
+        self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
 
     def retrieve(self, response_id: str) -> StoredResponse:
         stored = self.store.get(response_id)
@@ -163,7 +206,7 @@ class ResponsesService:
         """Checks the request's own settings; the reasoning event names it gets."""
         if context.timing is not None:
             try:
-                parse_timing(context.timing, self.settings.timing)
+                bounded(parse_timing(context.timing, self.settings.timing), self.settings.max_delay)
             except ValueError as exc:
                 raise ApiError(
                     400, "invalid_header", f"x-emulator-timing: {exc}.", "x-emulator-timing"

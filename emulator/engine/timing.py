@@ -101,6 +101,18 @@ def parse_timing_setting(value: str | Mapping[str, Any], base: Timing | None = N
     return parse_timing(value, base)
 
 
+def bounded(timing: Timing, cap: float) -> Timing:
+    """`timing`, when none of its waits is longer than `cap` seconds; else ValueError saying which."""
+    if timing.ttft > cap:
+        raise ValueError(f"ttft_ms must be at most {cap * 1000:g} (the emulator's --max-delay)")
+    if timing.tokens_per_second and timing.chunk_tokens / timing.tokens_per_second > cap:
+        raise ValueError(
+            f"tokens_per_second must be at least {timing.chunk_tokens / cap:g} with chunk_tokens="
+            f"{timing.chunk_tokens}: a delta may wait at most {cap:g} s (the emulator's --max-delay)"
+        )
+    return timing
+
+
 def _valid(t: Timing) -> bool:
     finite = all(x == x and x != float("inf") for x in (t.ttft, t.tokens_per_second, t.jitter))
     return finite and t.ttft >= 0 and t.tokens_per_second >= 0 and t.chunk_tokens >= 1 and 0 <= t.jitter <= 1

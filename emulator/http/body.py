@@ -9,14 +9,18 @@ import orjson
 from starlette.types import Receive
 
 from emulator.contract.errors import ApiError
+from emulator.contract.limits import BodyLimits
 
 
 class ClientDisconnected(Exception):
     """The client went away before sending its whole body; there is nobody to answer."""
 
 
-async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int) -> tuple[bytes, Any]:
-    """The raw body and its JSON; `headers` are the request's, by lower-case name."""
+async def read_json(
+    headers: Mapping[bytes, bytes], receive: Receive, limits: BodyLimits
+) -> tuple[bytes, Any]:
+    """The raw body and its JSON, within `limits`; `headers` are the request's, by lower-case name."""
+    limit = limits.max_bytes
     raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
     content_type = raw_type.decode("latin-1") if raw_type is not None else None
     if content_type is not None and content_type != "application/json":
@@ -43,13 +47,15 @@ async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int
             break
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     try:
-        return body, orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if not body.strip():
             raise ApiError(
                 400, "invalid_request_body", "The request body is empty; send a JSON object."
             ) from None
         raise ApiError(400, "invalid_request_body", f"The request body is not valid JSON: {exc}.") from None
+    limits.check(body, parsed)
+    return body, parsed
 
 
 def _too_large(limit: int) -> ApiError:

@@ -25,8 +25,16 @@ from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, method_not_allowed, response_error
+from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
-from emulator.engine.service import Answer, Events, RequestContext, ResponsesService
+from emulator.engine.service import (
+    Answer,
+    ClientLeft,
+    Events,
+    RequestContext,
+    ResponsesService,
+    shutdown_error,
+)
 from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
@@ -39,6 +47,7 @@ log = logging.getLogger("emulator")
 PREFIXES = ("/v3/router/responses", "/v1/responses")
 TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
+CLIENT_LEFT = 499  # the journal's status for a JSON-mode request whose client left before its answer
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -61,7 +70,12 @@ class Incoming:
             HeaderMap(self.headers),
             timing.decode("latin-1") if timing is not None else None,
             reasoning.decode("latin-1") if reasoning is not None else None,
+            gone=self.gone,
         )
+
+    async def gone(self) -> None:
+        """Returns once the client has gone (the body has been read by then)."""
+        await _disconnected(self.receive)
 
 
 Handler = Callable[[Incoming], Awaitable[Answer]]
@@ -89,8 +103,10 @@ class ResponsesRoutes:
     auth: BearerCheck | None
     journal: Journal
     clock: Clock
-    max_body_bytes: int
+    limits: BodyLimits
     framing: StreamFraming
+    max_streams: int = 1000  # streams open at once; more get a 503
+    streams: int = 0  # open now
     _create: Target = field(init=False)  # every create goes to the same place
 
     def __post_init__(self) -> None:
@@ -114,7 +130,9 @@ class ResponsesRoutes:
         return None
 
     async def create(self, request: Incoming) -> Answer:
-        request.body, request.parsed = await read_json(request.headers, request.receive, self.max_body_bytes)
+        request.body, request.parsed = await read_json(request.headers, request.receive, self.limits)
+        if self.streams >= self.max_streams and _streamed(request.parsed):
+            raise _too_many_streams(self.max_streams)
         return await self.service.create(request.parsed, request.context())
 
     async def retrieve(self, request: Incoming) -> Answer:
@@ -130,19 +148,14 @@ class ResponsesRoutes:
 
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         request = Incoming(scope, receive, dict(scope["headers"]), target.response_id)
-        try:
-            if self.auth is not None:
-                self.auth.check(request.headers)
-            answer = await target.handler(request)
-        except ApiError as refused:
-            answer = Answer(error=refused)
-        except ClientDisconnected:
+        answer = await self._answer(target, request)
+        if answer is None:
             return
-        except Exception as exc:  # a bug still gets the envelope, and the server lives on
-            answer = Answer(error=unexpected(scope["method"], scope["path"], exc))
         if self.journal.enabled:
             self._record(request, answer)
         if answer.error is not None:
+            if answer.error.status == CLIENT_LEFT:
+                return
             extra = {k.decode(): v.decode() for k, v in _emulator_headers(answer)}
             await error_response(answer.error, extra)(scope, receive, send)
             return
@@ -188,9 +201,15 @@ class ResponsesRoutes:
         )
         writer = asyncio.ensure_future(stream.run(events.numbered, write))
         watcher = asyncio.ensure_future(_disconnected(receive))
+        self.streams += 1
         try:
             await asyncio.wait((writer, watcher), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the server is shutting down: store how far it got
+            if events.interrupted is not None and not writer.done():
+                events.interrupted(stream.sent, shutdown_error())
+            raise
         finally:
+            self.streams -= 1
             for task in (writer, watcher):
                 task.cancel()
             await asyncio.gather(writer, watcher, return_exceptions=True)
@@ -205,6 +224,21 @@ class ResponsesRoutes:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if events.interrupted is not None:
             events.interrupted(stream.sent, error)
+
+    async def _answer(self, target: Target, request: Incoming) -> Answer | None:
+        """The handler's answer, an error's, or None when the client left before its body was in."""
+        try:
+            if self.auth is not None:
+                self.auth.check(request.headers)
+            return await target.handler(request)
+        except ApiError as refused:
+            return Answer(error=refused)
+        except ClientDisconnected:
+            return None
+        except ClientLeft as left:  # nobody to answer; the journal still shows the request
+            return Answer(response_id=left.response_id, error=_left())
+        except Exception as exc:  # a bug still gets the envelope, and the server lives on
+            return Answer(error=unexpected(request.scope["method"], request.scope["path"], exc))
 
     def _record(self, request: Incoming, answer: Answer) -> None:
         """Adds the request to the journal: references only, see emulator.state.journal."""
@@ -245,6 +279,26 @@ def _emulator_headers(answer: Answer) -> Headers:
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def _streamed(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def _left() -> ApiError:
+    """What the journal records for a JSON-mode client that left before its answer (499, as nginx
+    logs a client that closed its request)."""
+    return ApiError(
+        CLIENT_LEFT, "client_closed_request", "The client went away before the response was ready."
+    )
+
+
+def _too_many_streams(cap: int) -> ApiError:
+    return ApiError(
+        503, "service_unavailable",
+        f"The emulator is already sending {cap} streams (its --max-streams); retry when one ends.",
+        headers={"Retry-After": "1"},
+    )  # fmt: skip
 
 
 def _not_allowed(method: str, path: str, allowed: str) -> Handler:

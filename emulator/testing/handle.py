@@ -240,8 +240,10 @@ class ServedEmulator(Emulator):
     def running(cls, config: Config) -> Iterator[ServedEmulator]:
         """An emulator with these settings on a uvicorn server of its own, for the block's length
         (outside pytest too: a script, a notebook, a dev server's test harness)."""
+        from emulator.app import connection_limits
         from emulator.testing.server import EmulatorServer
 
         app = create_app(config)
-        with EmulatorServer(app) as server, closing(cls(app, server)) as emulator:
+        served = EmulatorServer(app, limits=connection_limits(config), shutdown_grace=config.shutdown_grace)
+        with served as server, closing(cls(app, server)) as emulator:
             yield emulator

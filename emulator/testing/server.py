@@ -15,16 +15,26 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.http.connections import ConnectionLimits, server_config
+
 
 class EmulatorServer:
-    def __init__(self, app: ASGIApp, *, start_timeout: float = 15) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        start_timeout: float = 15,
+        limits: ConnectionLimits | None = None,
+        shutdown_grace: float = 5.0,
+    ) -> None:
         self.app = app
         self.start_timeout = start_timeout
         self.server = uvicorn.Server(
-            uvicorn.Config(
-                self._serve, host="127.0.0.1", port=0, log_level="warning", lifespan="off", interface="asgi3"
+            server_config(
+                self._serve, limits=limits or ConnectionLimits(), shutdown_grace=shutdown_grace,
+                host="127.0.0.1", port=0, log_level="warning", lifespan="off", interface="asgi3",
             )
-        )
+        )  # fmt: skip
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="responses-emulator", daemon=True)
 
