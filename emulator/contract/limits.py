@@ -9,6 +9,8 @@ neither is walked.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,32 @@ def _check_depth(node: Any, limit: int, depth: int, path: list[str | int]) -> No
 def too_deep(path: list[str | int], limit: int) -> ApiError:
     where = pointer(path) or "/"
     return bad_field(where, f"{where} is nested more than {limit} levels deep (the emulator's limit)")
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
+
+
+def place_too_deep(raw: bytes, limit: int) -> list[str | int] | None:
+    """Where the first container deeper than `limit` opens in `raw`, found by scanning its bytes:
+    for a body too deep for the JSON parser itself to return."""
+    frames: list[list[Any]] = []  # per open container: [is_array, key or index]
+    last = b'""'
+    for token in _TOKEN.finditer(raw):
+        text = token.group()
+        if text[0] == 34:  # a string: perhaps the next key
+            last = text
+        elif text in (b"{", b"["):
+            if len(frames) + 1 > limit:
+                return [frame[1] for frame in frames]
+            frames.append([text == b"[", 0 if text == b"[" else None])
+        elif text in (b"}", b"]"):
+            if frames:
+                frames.pop()
+        elif frames and text == b":":
+            frames[-1][1] = json.loads(last)
+        elif frames and text == b"," and frames[-1][0]:
+            frames[-1][1] += 1
+    return None
 
 
 def _check_strings(node: Any, limit: int, path: list[str | int]) -> None:

@@ -9,7 +9,7 @@ import orjson
 from starlette.types import Receive
 
 from emulator.contract.errors import ApiError
-from emulator.contract.limits import BodyLimits
+from emulator.contract.limits import BodyLimits, place_too_deep, too_deep
 
 
 class ClientDisconnected(Exception):
@@ -49,6 +49,8 @@ async def read_json(
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc) and (place := place_too_deep(body, limits.max_depth)) is not None:
+            raise too_deep(place, limits.max_depth) from None
         if not body.strip():
             raise ApiError(
                 400, "invalid_request_body", "The request body is empty; send a JSON object."

@@ -74,6 +74,10 @@ class ResponseStore:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def ids(self) -> list[str]:
+        """The stored responses' ids, oldest first."""
+        return list(self._entries)
+
 
 def _bounded_insert(entries: OrderedDict[str, Any], key: str, value: Any, cap: int) -> None:
     """Insert, then evict the oldest if that went over `cap` (one insert adds at most one)."""

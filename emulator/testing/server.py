@@ -48,6 +48,10 @@ class EmulatorServer:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_until_complete(self.server.serve())
+        # Requests a shutdown cut off are cancelled but not yet finished: let them finish (each
+        # stores how far it got), as asyncio.run would.
+        left = asyncio.all_tasks(self.loop)
+        self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
 
     def call(self, coroutine: typing.Coroutine[Any, Any, Any], timeout: float = 10) -> Any:
         """Runs `coroutine` on the server's event loop (to look at its tasks, say)."""
