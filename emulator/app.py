@@ -115,8 +115,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         if config.auth
         else None
     )
+    admin_auth = BearerCheck(config.admin_keys, what="admin key") if config.admin_keys else auth
     # The other /v1 and /v3 paths answer 401 before 404, as the Responses routes do.
-    middleware = [Middleware(BearerAuth, check=auth)] if auth is not None else []
+    middleware = [Middleware(BearerAuth, check=auth, admin=admin_auth)] if auth or admin_auth else []
     responses = ResponsesRoutes(
         service=service,
         auth=auth,

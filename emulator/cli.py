@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import ipaddress
 import logging.config
 import os
 import socket
@@ -124,6 +125,8 @@ def serve(config: Config) -> int:
                 print(banner(config, self.servers[0].sockets[0].getsockname()[1]), flush=True)
 
     logging.config.dictConfig(_logging(config))  # before the app, which logs its scenario load
+    if (warning := exposure_warning(config)) is not None:
+        print(f"responses-emulator: warning: {warning}", file=sys.stderr, flush=True)
     try:
         app = create_app(config)
     except ScenarioFilesInvalid as invalid:
@@ -149,6 +152,26 @@ def _logging(config: Config) -> dict[str, Any]:
     level = config.log_level.upper()
     settings["loggers"]["emulator"] = {"handlers": ["default"], "level": level, "propagate": False}
     return settings
+
+
+def exposure_warning(config: Config) -> str | None:
+    """What to say when the emulator listens beyond this machine with no key of the user's own."""
+    if is_loopback(config.host) or (config.auth and not config.uses_dev_key):
+        return None
+    how = "with auth off" if not config.auth else f"with the public dev key '{DEV_API_KEY}'"
+    return (
+        f"listening on {config.host}, reachable from other machines, {how}: anyone who can reach "
+        "this port can use it and read its journal; set --api-key (and --admin-key)"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: only "localhost" is known to stay on this machine
+        return False
 
 
 def banner(config: Config, port: int) -> str:

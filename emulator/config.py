@@ -58,7 +58,7 @@ class Config:
     )  # fmt: skip
     strict: bool = setting(False, "unknown request fields are 400s, not warnings")
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
-    # Limits (docs/limits.md): past each, a 4xx naming what, never a 500 or a hang
+    # Limits (README, Limits): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")
     max_depth: int = setting(64, "objects and arrays nested in a body, the body counting 1 (deeper: 400)")
     max_string: int = setting(1_000_000, "characters in one string of a body (longer: 400)")

@@ -229,7 +229,7 @@ class ResponsesRoutes:
         """The handler's answer, an error's, or None when the client left before its body was in."""
         try:
             if self.auth is not None:
-                self.auth.check(request.headers)
+                self.auth.check(request.headers, request.scope["headers"])
             return await target.handler(request)
         except ApiError as refused:
             return Answer(error=refused)
