@@ -102,13 +102,16 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         backend=default,
         scenarios=scenarios,
     )
-    openapi_body = _openapi_body()
 
     async def health(request: Request) -> Response:
         return Response(dumps({"status": "ok", "version": __version__}), media_type="application/json")
 
     async def openapi_json(request: Request) -> Response:
-        return Response(openapi_body, media_type="application/json")
+        """The document, its `servers` naming the address this server listens on."""
+        host, port = request.scope.get("server") or ("127.0.0.1", config.port)
+        scheme = request.url.scheme
+        base = f"{scheme}://{host}" + ("" if (scheme, port) in (("http", 80), ("https", 443)) else f":{port}")
+        return Response(_openapi_body(base), media_type="application/json")
 
     auth = (
         BearerCheck(config.api_keys, hint=DEV_API_KEY if config.uses_dev_key else None)
@@ -154,9 +157,9 @@ def connection_limits(config: Config) -> ConnectionLimits:
     return ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)
 
 
-@functools.cache
-def _openapi_body() -> bytes:
-    return dumps(openapi.document())
+@functools.lru_cache(maxsize=8)
+def _openapi_body(base_url: str) -> bytes:
+    return dumps(openapi.document(base_url))
 
 
 def _watching(scenarios: ScenarioSource) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

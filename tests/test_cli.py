@@ -68,6 +68,7 @@ def test_serve_announces_urls_and_answers() -> None:
         created = Orq(api_key=DEV_API_KEY, server_url=url).responses.create(**HI)
         assert created.created_at == 1767225600
         assert httpx.get(f"{url}/health").json()["status"] == "ok"
+        assert httpx.get(f"{url}/openapi.json").json()["servers"] == [{"url": url}]  # its own port
 
 
 def test_env_vars_configure_keys_and_the_cli_overrides_them() -> None:

@@ -216,12 +216,20 @@ def test_a_wait_past_the_cap_is_a_400_naming_the_header(spec: str) -> None:
     assert answer.status_code == 400
     assert_contract_error(answer.json())
     assert answer.json()["error"]["param"] == "x-emulator-timing"
-    assert "max-delay" in answer.json()["error"]["message"]
+    assert "ttft_ms 0-60000" in answer.json()["error"]["message"]
 
 
-def test_the_wait_cap_is_a_setting_and_a_wait_at_it_is_served() -> None:
+def test_the_documented_ranges_end_at_the_default_cap() -> None:
+    c = client()
+    for spec in ("ttft_ms=60000", "chunk_tokens=16,tokens_per_second=1", "jitter=1,tokens_per_second=1"):
+        assert c.post(URL, json=OK, headers={"x-emulator-timing": spec}).status_code == 200, spec
+
+
+def test_a_lower_wait_cap_is_a_setting() -> None:
     c = client(max_delay=2)
     assert c.post(URL, json=OK, headers={"x-emulator-timing": "ttft_ms=2000"}).status_code == 200
-    assert c.post(URL, json=OK, headers={"x-emulator-timing": "tokens_per_second=0.5"}).status_code == 200
-    assert c.post(URL, json=OK, headers={"x-emulator-timing": "ttft_ms=2001"}).status_code == 400
-    assert c.post(URL, json=OK, headers={"x-emulator-timing": "tokens_per_second=0.49"}).status_code == 400
+    assert c.post(URL, json=OK, headers={"x-emulator-timing": "chunk_tokens=16,tokens_per_second=8"}).status_code == 200
+    for spec in ("ttft_ms=2001", "chunk_tokens=16,tokens_per_second=7"):
+        answer = c.post(URL, json=OK, headers={"x-emulator-timing": spec})
+        assert answer.status_code == 400
+        assert "max-delay" in answer.json()["error"]["message"]

@@ -103,15 +103,20 @@ def test_replay_and_starting_after(client: httpx.Client) -> None:
     assert assert_contract_stream(replay.content).events == events
     tail = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": 4})
     assert assert_contract_stream(tail.content, replay_from=5).events == events[5:]
-    empty = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": 999})
-    assert read_sse(empty.content).events == [] and read_sse(empty.content).done
+    last = len(events) - 1
+    for past in (last, 999):  # nothing after it: a 400 naming the parameter, not an empty stream
+        refused = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": past})
+        assert (refused.status_code, refused.json()["error"]["param"]) == (400, "starting_after")
+        assert f"last event ({last})" in refused.json()["error"]["message"]
+    just_before = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": last - 1})
+    assert assert_contract_stream(just_before.content, replay_from=last).events == events[-1:]
     # a response created in JSON mode replays the stream it would have sent
     created = client.post(URL, json=HI).json()
-    replayed = assert_contract_stream(client.get(f"{URL}/{created['id']}?stream=1").content).events
+    replayed = assert_contract_stream(client.get(f"{URL}/{created['id']}?stream=true").content).events
     assert replayed[-1]["response"] == created
 
 
-@pytest.mark.parametrize("value", ["x", "-2", "1.5", ""])
+@pytest.mark.parametrize("value", ["x", "-2", "-1", "1.5", "", "1e3", " 4"])
 def test_bad_starting_after_is_400(client: httpx.Client, value: str) -> None:
     response_id = client.post(URL, json=HI).json()["id"]
     reply = client.get(f"{URL}/{response_id}", params={"stream": "true", "starting_after": value})

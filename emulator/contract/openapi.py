@@ -53,14 +53,22 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+_DESCRIBED = {
+    400: "Invalid request: the body, a header or the query breaks the contract (`param` names it)",
+    401: "Missing or wrong bearer key",
+    404: "Not found",
+    408: "The request's headers or body arrived too slowly",
+    409: "Still in progress",
+    413: "Body too large",
+    415: "Body is not JSON",
+    500: "A bug in the emulator (reported in the envelope; the server goes on)",
+    503: "Too many connections or streams at once; retry later",
+}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
-    described = {400: "Invalid request", 401: "Missing or wrong bearer key", 404: "Not found",
-                 409: "Still in progress", 413: "Body too large", 415: "Body is not JSON"}  # fmt: skip
     return {
-        str(s): {
-            "description": described[s],
-            "content": {"application/json": {"schema": _ref("ErrorBody")}},
-        }
+        str(s): {"description": _DESCRIBED[s], "content": {"application/json": {"schema": _ref("ErrorBody")}}}
         for s in statuses
     }
 
@@ -75,100 +83,175 @@ def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) 
     }
 
 
-_STREAM_HEADERS = [
-    _parameter(
-        "x-emulator-timing", "header",
-        "Emulator extension: this request's pacing, a profile (instant, realistic) and/or settings "
-        "(ttft_ms, tokens_per_second, chunk_tokens, jitter), e.g. 'realistic,ttft_ms=800'.",
-        {"type": "string"},
-    ),
-    _parameter(
-        "x-emulator-reasoning-events", "header",
-        "Emulator extension: stream reasoning as orq does (response.reasoning.*) or as OpenAI does "
-        "(response.reasoning_text.*).",
-        {"enum": ["orq", "openai"]},
-    ),
-]  # fmt: skip
+def _header(name: str, schema_name: str) -> dict[str, Any]:
+    described = schemas.load(schemas.EMULATOR_API)["$defs"][schema_name]["description"]
+    return _parameter(name, "header", "Emulator extension. " + described, _ref(schema_name))
+
+
+_EMULATOR_HEADERS = [
+    _header("x-emulator-timing", "TimingHeader"),
+    _header("x-emulator-reasoning-events", "ReasoningEventsHeader"),
+    _header("x-emulator-session", "SessionHeader"),
+]
+
+# A server-sent event (OpenAPI 3.2 `itemSchema`): its data is a stream event's JSON, or the
+# `[DONE]` sentinel that ends the stream.
+_SERVER_SENT_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string"},
+        "data": {
+            "type": "string",
+            "if": {"const": "[DONE]"},
+            "else": {"contentMediaType": "application/json", "contentSchema": _ref("ResponseStreamEvent")},
+        },
+    },
+}
+
+
+def _answers(description: str, events: bool = True) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": _ref("Response")}}
+    if events:
+        content["text/event-stream"] = {"itemSchema": _ref("ServerSentEvent")}
+    return {"description": description, "content": content}
 
 
 def _operations(prefix: str, tag: str) -> dict[str, Any]:
-    response_json = {"application/json": {"schema": _ref("Response")}}
-    events = {
-        # Each frame is 'event: <type>' then 'data: <JSON>'; the schema is that JSON.
-        "text/event-stream": {"schema": _ref("ResponseStreamEvent")}
-    }
+    retrieve = {
+        "operationId": f"retrieve-response-{tag}",
+        "summary": "Retrieve a stored response, or replay its event stream",
+        "tags": [tag],
+        "parameters": [
+            _parameter("response_id", "path", "The response's id.", {"type": "string"}),
+            _parameter("stream", "query", "Replay the stored events as a stream.", _ref("StreamQuery")),
+            _parameter(
+                "starting_after", "query", "With stream=true: only the events after this sequence number.",
+                _ref("StartingAfterQuery"),
+            ),
+            *_EMULATOR_HEADERS[:2],
+        ],
+        "responses": {
+            "200": _answers("The stored response, or its replayed events"),
+            **_errors(400, 401, 404, 408, 409, 500),
+        },
+    }  # fmt: skip
     return {
         f"{prefix}/responses": {
             "post": {
                 "operationId": f"create-response-{tag}",
                 "summary": "Create a response (server-sent events when the body says stream:true)",
                 "tags": [tag],
-                "parameters": _STREAM_HEADERS,
+                "parameters": _EMULATOR_HEADERS,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("CreateResponseRequest")}},
                 },
                 "responses": {
                     "200": {
-                        "description": "The response object, or its event stream",
-                        "content": {**response_json, **events},
+                        **_answers("The response object, or its event stream"),
+                        "links": {
+                            "retrieve": {
+                                "operationId": f"retrieve-response-{tag}",
+                                "parameters": {"response_id": "$response.body#/id"},
+                            }
+                        },
                     },
-                    **_errors(400, 401, 413, 415),
+                    **_errors(400, 401, 408, 413, 415, 500, 503),
                 },
             }
         },
         f"{prefix}/responses/{{response_id}}": {
-            "get": {
-                "operationId": f"retrieve-response-{tag}",
-                "summary": "Retrieve a stored response, or replay its event stream",
-                "tags": [tag],
-                "parameters": [
-                    _parameter("response_id", "path", "The response's id.", {"type": "string"}),
-                    _parameter("stream", "query", "Replay the stored events.", {"type": "boolean"}),
-                    _parameter(
-                        "starting_after",
-                        "query",
-                        "Replay only events after this sequence number.",
-                        {"type": "integer", "minimum": 0},
-                    ),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "The stored response, or its replayed events",
-                        "content": {**response_json, **events},
-                    },
-                    **_errors(400, 401, 404, 409),
-                },
-            }
+            "get": retrieve,
+            "head": {**retrieve, "operationId": f"head-response-{tag}", "summary": "GET without the body"},
         },
     }
 
 
-@functools.cache
-def document() -> dict[str, Any]:
+def _admin() -> dict[str, Any]:
+    def route(operation_id: str, summary: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["emulator"],
+            **extra,
+            "responses": {**ok, **_errors(401, 408, 500)},
+        }
+
+    def body(name: str, description: str) -> dict[str, Any]:
+        return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
+
+    emptied = {"204": {"description": "Done"}}
+    session = _parameter(
+        "session", "query", "Only this X-Emulator-Session's sequences (default: all).", {"type": "string"}
+    )
     return {
-        "openapi": "3.1.0",
+        "/_emulator/reset": {
+            "post": route(
+                "reset-sequences",
+                "Forget how far every scenario sequence has got",
+                emptied,
+                parameters=[session],
+            )
+        },
+        "/_emulator/scenarios": {
+            "get": route(
+                "list-scenarios", "The loaded scenarios, in matching order", body("ScenarioListing", "Them")
+            )
+        },
+        "/_emulator/requests": {
+            "get": route(
+                "list-requests", "The request journal, oldest first", body("Journal", "The journal")
+            ),
+            "delete": route("clear-requests", "Empty the request journal", emptied),
+        },
+    }
+
+
+def _open(operation_id: str, description: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation_id,
+            "security": [],
+            "responses": {"200": {"description": description, "content": content}},
+        }
+    }
+
+
+def _emulator_components() -> dict[str, Any]:
+    defs = schemas.load(schemas.EMULATOR_API)["$defs"]
+    return {name: _rewrite(definition) for name, definition in defs.items()}
+
+
+@functools.lru_cache(maxsize=8)  # per base URL, which comes from the Host header: bounded
+def document(base_url: str = "http://127.0.0.1:8080") -> dict[str, Any]:
+    """The OpenAPI document; `servers` names `base_url` (the server it is served from)."""
+    health = {"type": "object", "required": ["status", "version"], "properties": {
+        "status": {"const": "ok"}, "version": {"type": "string"}}}  # fmt: skip
+    return {
+        "openapi": "3.2.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "responses-emulator",
             "version": __version__,
-            "description": "Local emulator of orq.ai's Responses API. Built from the project's schemas/.",
+            "description": (
+                "Local emulator of orq.ai's Responses API. Built from the project's schemas/. A method a "
+                "path does not take is a 405 in the error envelope, with an Allow header."
+            ),
         },
-        "servers": [{"url": "http://127.0.0.1:8080"}],
+        "servers": [{"url": base_url}],
         "security": [{"bearer": []}],
         "paths": {
             **_operations("/v3/router", "orq"),
             **_operations("/v1", "openresponses"),
-            "/health": {
-                "get": {
-                    "operationId": "health",
-                    "security": [],
-                    "responses": {"200": {"description": "Alive"}},
-                }
-            },
+            **_admin(),
+            "/health": _open("health", "Alive", {"application/json": {"schema": health}}),
+            "/openapi.json": _open(
+                "openapi", "This document", {"application/json": {"schema": {"type": "object"}}}
+            ),
         },
         "components": {
-            "schemas": _components(),
+            "schemas": {**_components(), **_emulator_components(), "ServerSentEvent": _SERVER_SENT_EVENT},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

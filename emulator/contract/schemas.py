@@ -20,7 +20,8 @@ RESPONSE = "response.schema.json"
 ERROR = "error.schema.json"
 STREAM_EVENT = "response-stream-event.schema.json"
 SCENARIO = "scenario.schema.json"
-ALL = (REQUEST, RESPONSE, ERROR, STREAM_EVENT, SCENARIO)
+EMULATOR_API = "emulator-api.schema.json"  # the x-emulator-* headers, the GET query, the admin bodies
+ALL = (REQUEST, RESPONSE, ERROR, STREAM_EVENT, SCENARIO, EMULATOR_API)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 

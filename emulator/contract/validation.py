@@ -58,7 +58,8 @@ class RequestValidator:
         subject = {k: v for k, v in body.items() if k in self._known} if unknown else body
         warnings = [unknown_field(pointer([k])) for k in unknown]
         if not self._fast.is_valid(subject):
-            errors = list(self._detailed.iter_errors(subject))
+            # The rules across fields (the schema's top-level allOf) are worded by check_rules.
+            errors = [e for e in self._detailed.iter_errors(subject) if not _across_fields(e)]
             extra = [e for e in errors if e.validator == "additionalProperties"]
             problems = [e for e in errors if e.validator != "additionalProperties"]
             if problems:
@@ -78,6 +79,11 @@ class RequestValidator:
             raise invalid_request(warnings)
         check_rules(body)
         return body, warnings
+
+
+def _across_fields(error: Any) -> bool:
+    path = error.absolute_schema_path
+    return bool(path) and path[0] == "allOf"
 
 
 def _pruned(node: Any, path: list[str | int], keys: set[str]) -> Any:

@@ -24,10 +24,11 @@ import orjson
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
+from emulator.contract.extensions import check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
 from emulator.engine import tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios
-from emulator.engine.events import REASONING_EVENTS, PlanEvent, numbered
+from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
 from emulator.engine.items import ItemPlan
 from emulator.engine.plan import Plan, item_texts
@@ -189,8 +190,8 @@ class ResponsesService:
             )
         return stored
 
-    def replay(self, response_id: str, starting_after: str, context: RequestContext) -> tuple[Events, Trace]:
-        """A finished response's events again, after sequence number `starting_after` ("-1": all)."""
+    def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
+        """A finished response's events again, those after sequence number `starting_after` (-1: all)."""
         stored = self.retrieve(response_id)
         if stored.in_progress:
             raise ApiError(
@@ -198,13 +199,22 @@ class ResponsesService:
                 f"Response '{response_id}' is still in progress; replay its stream once it has finished.",
                 "response_id",
             )  # fmt: skip
-        after = _sequence_number(starting_after)
-        events = numbered(_replayed(stored).events(self._checked(context)), after)
-        return Events(events, paced=False), stored.trace
+        plan = _replayed(stored)
+        reasoning = self._checked(context)
+        last = sum(1 for _ in plan.events(reasoning)) - 1
+        if starting_after >= last:
+            raise ApiError(
+                400, "invalid_request",
+                f"starting_after must be before the stream's last event ({last}), got {starting_after}: "
+                "there is nothing after it to replay.",
+                "starting_after",
+            )  # fmt: skip
+        return Events(numbered(plan.events(reasoning), starting_after), paced=False), stored.trace
 
     def _checked(self, context: RequestContext) -> str:
         """Checks the request's own settings; the reasoning event names it gets."""
         if context.timing is not None:
+            check_timing_header(context.timing)
             try:
                 bounded(parse_timing(context.timing, self.settings.timing), self.settings.max_delay)
             except ValueError as exc:
@@ -213,14 +223,7 @@ class ResponsesService:
                 ) from None
         if context.reasoning_events is None:
             return self.settings.reasoning_events
-        named = context.reasoning_events.strip().lower()
-        if named not in REASONING_EVENTS:
-            raise ApiError(
-                400, "invalid_header",
-                f"x-emulator-reasoning-events must be one of {', '.join(REASONING_EVENTS)}.",
-                "x-emulator-reasoning-events",
-            )  # fmt: skip
-        return named
+        return reasoning_events(context.reasoning_events)
 
     def _streamed(self, plan: Plan, trace: Trace, reasoning: str) -> Events:
         self._store_in_progress(plan, trace)
@@ -268,17 +271,3 @@ def _replayed(stored: StoredResponse) -> Plan:
     pieces = stored.pieces or [[tokens.tokenize(text) for text in item_texts(item)] for item in output]
     items = [ItemPlan(item, item_pieces) for item, item_pieces in zip(output, pieces, strict=True)]
     return Plan(response, items, stored.conversation, chunked=stored.pieces is not None)
-
-
-def _sequence_number(raw: str) -> int:
-    """`starting_after` of a replay: a sequence number, or -1 for the whole stream."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -2
-    if value < -1:
-        raise ApiError(
-            400, "invalid_request",
-            f"starting_after must be a sequence number (an integer >= 0), got '{raw}'.", "starting_after",
-        )  # fmt: skip
-    return value

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, method_not_allowed, response_error
+from emulator.contract.extensions import replay_query
 from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
 from emulator.engine.service import (
@@ -138,12 +139,11 @@ class ResponsesRoutes:
     async def retrieve(self, request: Incoming) -> Answer:
         assert request.response_id is not None
         query = parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        if query.get("stream", [""])[-1] not in ("true", "1"):
-            stored = self.service.retrieve(request.response_id)
+        stored = self.service.retrieve(request.response_id)  # an unknown id first: a 404 whatever the query
+        stream, starting_after = replay_query(query)
+        if not stream:
             return Answer(response_id=stored.id, trace=stored.trace, body=stored.body)
-        events, trace = self.service.replay(
-            request.response_id, query.get("starting_after", ["-1"])[-1], request.context()
-        )
+        events, trace = self.service.replay(request.response_id, starting_after, request.context())
         return Answer(response_id=request.response_id, trace=trace, events=events)
 
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:

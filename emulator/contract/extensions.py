@@ -1,0 +1,68 @@
+"""The rules of the emulator's own request parts: its x-emulator-* headers and the query of GET
+/responses/{id}, read from `schemas/emulator-api.schema.json` (which the OpenAPI document serves)
+so the server refuses exactly what the document forbids."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+
+from emulator.contract import schemas
+from emulator.contract.errors import ApiError
+
+
+@functools.cache
+def _defs() -> dict[str, dict[str, object]]:
+    defs: dict[str, dict[str, object]] = schemas.load(schemas.EMULATOR_API)["$defs"]
+    return defs
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(str(_defs()[name]["pattern"]))
+
+
+def check_timing_header(value: str) -> None:
+    """A 400 for an x-emulator-timing value outside the documented grammar and ranges."""
+    if _pattern("TimingHeader").fullmatch(value) is None:
+        raise ApiError(
+            400, "invalid_header",
+            f"x-emulator-timing must be a profile (instant, realistic) and/or settings such as "
+            f"'realistic,ttft_ms=800': ttft_ms 0-60000, tokens_per_second 0 or 1-999999, chunk_tokens "
+            f"1-16, jitter 0-1; got '{value[:100]}'.",
+            "x-emulator-timing",
+        )  # fmt: skip
+
+
+def reasoning_events(value: str) -> str:
+    """The x-emulator-reasoning-events value, if it is one of the documented ones; else a 400."""
+    allowed = _defs()["ReasoningEventsHeader"]["enum"]
+    assert isinstance(allowed, list)
+    if value not in allowed:
+        raise ApiError(
+            400, "invalid_header",
+            f"x-emulator-reasoning-events must be one of {', '.join(allowed)}.",
+            "x-emulator-reasoning-events",
+        )  # fmt: skip
+    return value
+
+
+def replay_query(query: Mapping[str, list[str]]) -> tuple[bool, int]:
+    """(replay the events?, the sequence number to start after, -1 for all) from GET's query; a
+    400 naming the parameter for a value the document does not allow."""
+    stream = query.get("stream", ["false"])[-1]
+    if stream not in ("true", "false"):
+        raise ApiError(
+            400, "invalid_request", f"stream must be true or false, got '{stream[:50]}'.", "stream"
+        )
+    after = query.get("starting_after")
+    if after is None:
+        return stream == "true", -1
+    if _pattern("StartingAfterQuery").fullmatch(after[-1]) is None:
+        raise ApiError(
+            400, "invalid_request",
+            f"starting_after must be a sequence number (an integer >= 0), got '{after[-1][:50]}'.",
+            "starting_after",
+        )  # fmt: skip
+    return stream == "true", int(after[-1])
