@@ -150,12 +150,12 @@ def test_one_point_zero_tokens_is_one_token() -> None:
     assert answer.json()["usage"]["output_tokens"] == 1
 
 
-def test_strict_mode_refuses_a_whole_number_written_as_a_float() -> None:
+def test_strict_mode_too_takes_a_whole_number_written_as_a_float() -> None:
+    # The served document says `integer`, which admits 5.0; strict mode enforces the document.
     raw = b'{"model": "openai/gpt-4o", "input": "hi", "max_output_tokens": 5.0}'
     answer = post_raw(client(strict=True), raw)
-    assert answer.status_code == 400
-    assert answer.json()["error"]["param"] == "/max_output_tokens"
-    assert "integer" in answer.json()["error"]["message"]
+    assert answer.status_code == 200
+    assert b'"max_output_tokens":5,' in answer.content
 
 
 @pytest.mark.parametrize(
@@ -228,7 +228,10 @@ def test_the_documented_ranges_end_at_the_default_cap() -> None:
 def test_a_lower_wait_cap_is_a_setting() -> None:
     c = client(max_delay=2)
     assert c.post(URL, json=OK, headers={"x-emulator-timing": "ttft_ms=2000"}).status_code == 200
-    assert c.post(URL, json=OK, headers={"x-emulator-timing": "chunk_tokens=16,tokens_per_second=8"}).status_code == 200
+    assert (
+        c.post(URL, json=OK, headers={"x-emulator-timing": "chunk_tokens=16,tokens_per_second=8"}).status_code
+        == 200
+    )
     for spec in ("ttft_ms=2001", "chunk_tokens=16,tokens_per_second=7"):
         answer = c.post(URL, json=OK, headers={"x-emulator-timing": spec})
         assert answer.status_code == 400

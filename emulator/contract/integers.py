@@ -2,8 +2,9 @@
 integer.
 
 JSON Schema's `integer` accepts them (draft 2020-12: any number with a zero fractional part), and
-so does the emulator, as the integer they are: a `max_output_tokens` of `5.0` is 5, sliced with
-and echoed as 5. In strict mode they are 400s, since a typed client never sends them.
+so does the emulator, in every mode, as the integer they are: a `max_output_tokens` of `5.0` is 5,
+sliced with and echoed as 5. (Refusing them in strict mode would make the server stricter than the
+document it serves.)
 
 Where the schema wants integers is found once, from the schema itself, as a tree of places
 (`IntegerPlaces`); a body is then visited only along the places it has.
@@ -12,9 +13,6 @@ Where the schema wants integers is found once, from the schema itself, as a tree
 from __future__ import annotations
 
 from typing import Any
-
-from emulator.contract.errors import Failure
-from emulator.contract.messages import pointer
 
 ANY = "*"  # a tree key: every item of an array, every value of a map
 
@@ -59,31 +57,26 @@ def _pruned(tree: Tree) -> Tree | None:
     return kept or None
 
 
-def whole_numbers(body: Any, places: Tree, problems: list[Failure] | None) -> Any:
-    """`body` with each integral float at an integer place made an int (copying only along the
-    way); with a `problems` list (strict mode), each is reported there instead."""
-    return _visit(body, places, [], problems)
+def whole_numbers(body: Any, places: Tree) -> Any:
+    """`body` with each integral float at an integer place made an int (copying only along the way)."""
+    return _visit(body, places)
 
 
-def _visit(value: Any, places: Tree, path: list[str | int], problems: list[Failure] | None) -> Any:
+def _visit(value: Any, places: Tree) -> Any:
     if isinstance(value, float) and places.get("") and value.is_integer():
-        if problems is None:
-            return int(value)
-        where = pointer(path)
-        problems.append(Failure(where, f"{where} must be written as an integer, got {value!r}"))
-        return value
+        return int(value)
     if isinstance(value, dict):
         changed = None
         for key, sub in value.items():
             below = places.get(key) or places.get(ANY)
             if below is None:
                 continue
-            new = _visit(sub, below, [*path, key], problems)
+            new = _visit(sub, below)
             if new is not sub:
                 changed = changed or dict(value)
                 changed[key] = new
         return value if changed is None else changed
     if isinstance(value, list) and ANY in places:
-        items = [_visit(item, places[ANY], [*path, n], problems) for n, item in enumerate(value)]
+        items = [_visit(item, places[ANY]) for item in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value

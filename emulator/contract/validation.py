@@ -71,10 +71,7 @@ class RequestValidator:
                     list(error.absolute_path),
                     set(error.instance) - set(error.schema.get("properties", {})),
                 )
-        problems_: list[Failure] | None = [] if self.strict else None
-        body = whole_numbers(body, self._integers, problems_)
-        if problems_:
-            raise invalid_request(problems_)
+        body = whole_numbers(body, self._integers)
         if warnings and self.strict:
             raise invalid_request(warnings)
         check_rules(body)

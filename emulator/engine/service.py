@@ -122,7 +122,7 @@ class ResponsesService:
         request, warnings = self.validator.check(body)
         # The body's problems first, then the settings' (most requests have none of their own).
         no_settings = context.timing is None and context.reasoning_events is None
-        reasoning = self.settings.reasoning_events if no_settings else self._checked(context)
+        reasoning = self.settings.reasoning_events if no_settings else self.checked_settings(context)
         route = None
         active = self.scenarios.active
         if active:  # retries and fallbacks, on the clock, before any byte
@@ -200,7 +200,7 @@ class ResponsesService:
                 "response_id",
             )  # fmt: skip
         plan = _replayed(stored)
-        reasoning = self._checked(context)
+        reasoning = self.checked_settings(context)
         last = sum(1 for _ in plan.events(reasoning)) - 1
         if starting_after >= last:
             raise ApiError(
@@ -211,7 +211,7 @@ class ResponsesService:
             )  # fmt: skip
         return Events(numbered(plan.events(reasoning), starting_after), paced=False), stored.trace
 
-    def _checked(self, context: RequestContext) -> str:
+    def checked_settings(self, context: RequestContext) -> str:
         """Checks the request's own settings; the reasoning event names it gets."""
         if context.timing is not None:
             check_timing_header(context.timing)

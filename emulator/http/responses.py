@@ -142,6 +142,7 @@ class ResponsesRoutes:
         stored = self.service.retrieve(request.response_id)  # an unknown id first: a 404 whatever the query
         stream, starting_after = replay_query(query)
         if not stream:
+            self.service.checked_settings(request.context())  # the headers it documents, as replay does
             return Answer(response_id=stored.id, trace=stored.trace, body=stored.body)
         events, trace = self.service.replay(request.response_id, starting_after, request.context())
         return Answer(response_id=request.response_id, trace=trace, events=events)

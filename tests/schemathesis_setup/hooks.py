@@ -1,0 +1,38 @@
+"""A check schemathesis runs on the emulator besides its own (see tests/test_schemathesis.py).
+
+A request the schema calls valid may still point at state the server does not have: a response id
+it never made (`previous_response_id`), a function call output whose call is in no earlier turn, or
+a replay after a stream's last event. The contract makes those 400s (decision 8), so schemathesis's positive-data check is told 400 is expected, and this
+check takes its place for 400s: a valid request may be refused for missing state, and for nothing
+else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import schemathesis
+
+# (code, param, what the message says) of each refusal for missing state
+STATE_REFUSALS = [
+    ("previous_response_not_found", r"/previous_response_id", "not found"),
+    ("invalid_request_body", r"/input/\d+/call_id", "answers no function_call of this conversation"),
+    ("invalid_request", r"starting_after", "before the stream's last event"),
+]
+
+
+@schemathesis.check
+def valid_requests_are_refused_only_for_missing_state(ctx: Any, response: Any, case: Any) -> None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
+        return
+    if case.method.upper() == "HEAD":  # no body to read: the only state a HEAD names is starting_after
+        assert "starting_after" in (case.query or {}), "a valid HEAD request was refused"
+        return
+    error = json.loads(response.content)["error"]
+    assert any(
+        error["code"] == code and re.fullmatch(param, error["param"] or "") and said in error["message"]
+        for code, param, said in STATE_REFUSALS
+    ), f"a valid request was refused: {error['message']}"
