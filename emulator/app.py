@@ -154,7 +154,9 @@ def body_limits(config: Config) -> BodyLimits:
 
 
 def connection_limits(config: Config) -> ConnectionLimits:
-    return ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)
+    return ConnectionLimits(
+        config.header_timeout, config.body_timeout, config.max_connections, config.max_header_bytes
+    )
 
 
 @functools.lru_cache(maxsize=8)

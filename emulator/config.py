@@ -68,6 +68,7 @@ class Config:
         60.0, "longest wait, in seconds, a request's x-emulator-timing may ask for: time to first token, "
         "or between deltas (longer: 400)",
     )  # fmt: skip
+    max_header_bytes: int = setting(65536, "bytes of a request's line and headers (more: 431)")
     header_timeout: float = setting(10.0, "seconds a connection has to send its request headers (then 408)")
     body_timeout: float = setting(30.0, "seconds a request has to send its body after its headers (then 408)")
     max_connections: int = setting(
@@ -124,7 +125,8 @@ class Config:
         if not self.keepalive > 0:
             raise ValueError("keepalive must be a number of seconds > 0")
         limits = ("max_body_bytes", "max_depth", "max_string", "max_input_items", "max_tools", "max_delay")
-        for name in (*limits, "max_connections", "max_streams", "header_timeout", "body_timeout"):
+        for name in (*limits, "max_connections", "max_streams", "header_timeout", "body_timeout",
+                     "max_header_bytes"):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
         if not self.shutdown_grace >= 0:

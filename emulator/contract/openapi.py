@@ -61,6 +61,7 @@ _DESCRIBED = {
     409: "Still in progress",
     413: "Body too large",
     415: "Body is not JSON",
+    431: "Request line and headers too large",
     500: "A bug in the emulator (reported in the envelope; the server goes on)",
     503: "Too many connections or streams at once; retry later",
 }
@@ -133,7 +134,7 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
         ],
         "responses": {
             "200": _answers("The stored response, or its replayed events"),
-            **_errors(400, 401, 404, 408, 409, 500),
+            **_errors(400, 401, 404, 408, 409, 431, 500),
         },
     }  # fmt: skip
     return {
@@ -157,7 +158,7 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                             }
                         },
                     },
-                    **_errors(400, 401, 408, 413, 415, 500, 503),
+                    **_errors(400, 401, 408, 413, 415, 431, 500, 503),
                 },
             }
         },
@@ -175,7 +176,7 @@ def _admin() -> dict[str, Any]:
             "summary": summary,
             "tags": ["emulator"],
             **extra,
-            "responses": {**ok, **_errors(401, 408, 500)},
+            "responses": {**ok, **_errors(401, 408, 431, 500)},
         }
 
     def body(name: str, description: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ the process's file descriptors and take `/health` down with them. Here:
 - a connection must send its headers within `header_timeout` of connecting (or of its previous
   response), and its body within `body_timeout` of its headers; else it gets a 408 (when it had
   begun a request) and is closed;
+- a request line and headers longer than `max_header_bytes` get a 431 (uvicorn's httptools
+  protocol would buffer them without end);
 - past `max_connections` open at once, a new connection gets a 503 and is closed at once;
 - malformed HTTP gets a 400 in the orq envelope instead of uvicorn's plain text.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httptools
@@ -38,6 +40,7 @@ class ConnectionLimits:
     header_timeout: float = 10.0  # seconds to send the request line and headers
     body_timeout: float = 30.0  # seconds to send the body, once the headers are in
     max_connections: int = 1000  # open at once; more are answered 503 and closed
+    max_header_bytes: int = 64 * 1024  # the request line and headers, names and values
 
 
 def fitted(limits: ConnectionLimits) -> ConnectionLimits:
@@ -51,7 +54,7 @@ def fitted(limits: ConnectionLimits) -> ConnectionLimits:
         "max connections lowered from %d to %d: the process may open only %d files (ulimit -n)",
         limits.max_connections, max(room, 1), soft,
     )  # fmt: skip
-    return ConnectionLimits(limits.header_timeout, limits.body_timeout, max(room, 1))
+    return replace(limits, max_connections=max(room, 1))
 
 
 def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
@@ -80,6 +83,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._begun = False  # a request's first bytes have arrived and its headers have not ended
+        self._header_bytes = 0  # of the request line and headers so far
+        self._headers_too_large = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -106,8 +111,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
         except httptools.HttpParserError as exc:
-            self.logger.warning("Invalid HTTP request received: %s", exc)
             self._disarm()
+            if self._headers_too_large:
+                cap = self.limits.max_header_bytes
+                message = f"The request line and headers exceed the emulator's limit of {cap} bytes."
+                self.transport.write(envelope(431, "request_header_fields_too_large", message))
+                self.transport.close()
+                return
+            self.logger.warning("Invalid HTTP request received: %s", exc)
             self.send_400_response(f"The request is not valid HTTP/1.1 ({exc}).")
 
     def send_400_response(self, msg: str) -> None:
@@ -116,7 +127,23 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._begun = True
+        self._header_bytes = 0
         super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value))
+        super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        """Stops the parser (it raises HttpParserCallbackError) once the headers are too long."""
+        self._header_bytes += size
+        if self._header_bytes > self.limits.max_header_bytes:
+            self._headers_too_large = True
+            raise ValueError("headers too large")
 
     def on_headers_complete(self) -> None:
         self._begun = False
