@@ -3,7 +3,8 @@
 Every request carries a distinct question (a counter), so the emulator generates every reply.
 On a machine with two or more cores the server is pinned to CPU 0 and the load generator to
 CPU 1 (the same for both apps), so neither migrates and the figures repeat.
-Each app runs alone under uvicorn (uvloop + httptools, one worker, no access log) in its own
+Each app runs alone under uvicorn (uvloop + httptools, the emulator with its own bounded protocol
+as `serve` runs it, one worker, no access log) in its own
 process, loaded by the same client: wrk when installed (apt-get install wrk), else a Python
 client. Prints requests/s and p50/p99 latency for each, and the ratio emulator / bare.
 
@@ -53,9 +54,12 @@ def free_port() -> int:
 def server(factory: str, root: Path = ROOT) -> Iterator[str]:
     """`factory` of bench/apps.py under uvicorn, imported from the checkout at `root`."""
     port = free_port()
+    # The emulator's own HTTP protocol (timeouts, caps), as `serve` runs it, in builds that have one
+    bounded = factory.startswith("emulator") and (root / "emulator" / "http" / "connections.py").exists()
+    http = "emulator.http.connections:BoundedHttpProtocol" if bounded else "httptools"
     proc = subprocess.Popen(
         pinned(SERVER_CPU, [sys.executable, "-m", "uvicorn", f"bench.apps:{factory}", "--factory",
-                            "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+                            "--port", str(port), "--loop", "uvloop", "--http", http,
                             "--no-access-log", "--log-level", "warning"]),
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},

@@ -66,6 +66,8 @@ def _visit(value: Any, places: Tree) -> Any:
     if isinstance(value, float) and places.get("") and value.is_integer():
         return int(value)
     if isinstance(value, dict):
+        if ANY not in places and places.keys().isdisjoint(value):  # most bodies: nothing to visit
+            return value
         changed = None
         for key, sub in value.items():
             below = places.get(key) or places.get(ANY)

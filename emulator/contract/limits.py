@@ -4,14 +4,14 @@ A body past them would otherwise reach code that recurses over it (the schema va
 serialiser, the journal) and fail there as a 500. Each check is a 400 naming the place by JSON
 pointer. They cost almost nothing on an ordinary body: a body with fewer brackets than the depth
 limit cannot be too deep, and one shorter than the string limit cannot hold a string too long, so
-neither is walked.
+neither is walked; nor are `input` and `tools` counted in a body too short to hold too many.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.contract.errors import ApiError, bad_field
@@ -25,6 +25,12 @@ class BodyLimits:
     max_string: int = 1_000_000  # characters in one string (a key or a value)
     max_input_items: int = 10_000  # items in `input` (a list)
     max_tools: int = 512  # entries in `tools`
+    # The longest body that cannot break the string or list limits (a list of n items takes at
+    # least 2n bytes: "0," each); with the depth's bracket count, what the caller checks first.
+    floor: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "floor", min(self.max_string, 2 * min(self.max_input_items, self.max_tools)))
 
     def check(self, raw: bytes, body: Any) -> None:
         """Raise a 400 for the first limit `body` (parsed from `raw`) breaks."""
@@ -32,7 +38,7 @@ class BodyLimits:
             _check_depth(body, self.max_depth, 1, [])
         if len(raw) > self.max_string:
             _check_strings(body, self.max_string, [])
-        if isinstance(body, dict):
+        if isinstance(body, dict) and len(raw) > self.floor:
             for name, cap in (("input", self.max_input_items), ("tools", self.max_tools)):
                 value = body.get(name)
                 if isinstance(value, list) and len(value) > cap:

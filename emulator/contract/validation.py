@@ -31,9 +31,12 @@ def _compiled() -> tuple[frozenset[str], Any, Any, dict[str, Any]]:
     """The request schema's top-level fields, its two validators and where it wants integers,
     compiled once per process (they hold no state, so every app shares them)."""
     schema = schemas.load(schemas.REQUEST)
+    # The fast check leaves out the rules across fields (the top-level allOf): check_rules applies
+    # them to every body, with its own wording.
+    per_field = {k: v for k, v in schema.items() if k != "allOf"}
     return (
         frozenset(schema["properties"]),
-        jsonschema_rs.validator_for(schema),
+        jsonschema_rs.validator_for(per_field),
         schemas.validator(schemas.REQUEST),
         integer_places(schema),
     )
@@ -43,6 +46,7 @@ class RequestValidator:
     def __init__(self, *, strict: bool = False) -> None:
         self.strict = strict
         self._known, self._fast, self._detailed, self._integers = _compiled()
+        self._integer_fields = frozenset(self._integers)  # top-level fields with integers in them
 
     def check(self, body: Any) -> tuple[dict[str, Any], list[Failure]]:
         """Raise `ApiError` (400) for a body that breaks the contract; else return the body the
@@ -54,9 +58,11 @@ class RequestValidator:
                 "invalid_request_body",
                 f"The request body must be a JSON object, got {describe(body)}",
             )
-        unknown = [] if self._known.issuperset(body) else [k for k in body if k not in self._known]
-        subject = {k: v for k, v in body.items() if k in self._known} if unknown else body
-        warnings = [unknown_field(pointer([k])) for k in unknown]
+        if self._known.issuperset(body):  # the usual case: every top-level key is known
+            subject, warnings = body, []
+        else:
+            subject = {k: v for k, v in body.items() if k in self._known}
+            warnings = [unknown_field(pointer([k])) for k in body if k not in self._known]
         if not self._fast.is_valid(subject):
             # The rules across fields (the schema's top-level allOf) are worded by check_rules.
             errors = [e for e in self._detailed.iter_errors(subject) if not _across_fields(e)]
@@ -71,7 +77,8 @@ class RequestValidator:
                     list(error.absolute_path),
                     set(error.instance) - set(error.schema.get("properties", {})),
                 )
-        body = whole_numbers(body, self._integers)
+        if not self._integer_fields.isdisjoint(body):
+            body = whole_numbers(body, self._integers)
         if warnings and self.strict:
             raise invalid_request(warnings)
         check_rules(body)

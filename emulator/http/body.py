@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 from emulator.contract.errors import ApiError
 from emulator.contract.limits import BodyLimits, place_too_deep, too_deep
@@ -22,30 +22,17 @@ async def read_json(
     """The raw body and its JSON, within `limits`; `headers` are the request's, by lower-case name."""
     limit = limits.max_bytes
     raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
-    content_type = raw_type.decode("latin-1") if raw_type is not None else None
-    if content_type is not None and content_type != "application/json":
-        media = content_type.partition(";")[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            raise ApiError(
-                415, "unsupported_media_type",
-                f"The body must be JSON sent with 'Content-Type: application/json' (got '{content_type}').",
-            )  # fmt: skip
+    if raw_type is not None and raw_type != b"application/json":
+        _check_media_type(raw_type.decode("latin-1"))
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):  # all at once
+        body = message.get("body", b"")
+        if len(body) > limit:
             raise _too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    else:
+        body = await _rest(message, receive, limit)
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -56,8 +43,35 @@ async def read_json(
                 400, "invalid_request_body", "The request body is empty; send a JSON object."
             ) from None
         raise ApiError(400, "invalid_request_body", f"The request body is not valid JSON: {exc}.") from None
-    limits.check(body, parsed)
+    if body.count(b"{") + body.count(b"[") > limits.max_depth or len(body) > limits.floor:
+        limits.check(body, parsed)  # only a body that might break a shape limit is looked at
     return body, parsed
+
+
+def _check_media_type(content_type: str) -> None:
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"The body must be JSON sent with 'Content-Type: application/json' (got '{content_type}').",
+        )  # fmt: skip
+
+
+async def _rest(message: Message, receive: Receive, limit: int) -> bytes:
+    """The body from `message` on, as the client sends it in several messages."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+        message = await receive()
 
 
 def _too_large(limit: int) -> ApiError:

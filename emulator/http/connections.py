@@ -12,7 +12,9 @@ the process's file descriptors and take `/health` down with them. Here:
 - a request line and headers longer than `max_header_bytes` get a 431 (uvicorn's httptools
   protocol would buffer them without end);
 - past `max_connections` open at once, a new connection gets a 503 and is closed at once;
-- malformed HTTP gets a 400 in the orq envelope instead of uvicorn's plain text.
+- malformed HTTP gets a 400 in the orq envelope instead of uvicorn's plain text;
+- writes to a connection already lost are dropped: a burst of stream frames to a client that has
+  just gone would otherwise make asyncio log "socket.send() raised exception." for each frame.
 
 Each check costs a timer per connection and request, nothing per byte.
 """
@@ -23,7 +25,7 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import orjson
@@ -76,33 +78,61 @@ def envelope(status: int, code: str, message: str) -> bytes:
     )
 
 
+class QuietTransport:
+    """A transport whose writes stop once it is closing (the connection lost or being closed)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.is_closing = transport.is_closing
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class BoundedHttpProtocol(HttpToolsProtocol):
+    """All the checks happen around feeding the parser, so a request costs no callback of ours:
+    a request whose cycle (uvicorn's per-request state) appeared during a chunk has its headers
+    in; one whose cycle still wants `more_body` owes its body. The time limits cost no timer per
+    request either: a connection keeps one timer, each phase only moves its deadline, and a timer
+    that fires before the deadline it finds sets itself again."""
+
     limits: ConnectionLimits = ConnectionLimits()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._deadline: asyncio.TimerHandle | None = None
-        self._begun = False  # a request's first bytes have arrived and its headers have not ended
-        self._header_bytes = 0  # of the request line and headers so far
-        self._headers_too_large = False
+        self._phase: str | None = None  # "headers" or "body" while the client owes them; else None
+        self._due = 0.0  # the loop time the phase must end by
+        self._timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0  # fed in the headers phase in chunks that did not end it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        transport = cast(asyncio.Transport, QuietTransport(transport))  # it answers all a Transport does
         if len(self.connections) >= self.limits.max_connections:
             message = "The emulator has too many open connections; retry later."
             transport.write(envelope(503, "service_unavailable", message))
             transport.close()
             return
         super().connection_made(transport)
-        self._arm(self.limits.header_timeout, self._headers_too_slow)
+        self._expect("headers", self.limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is None:  # refused in connection_made: never counted
             return
-        self._disarm()
+        self._phase = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
+        before = self.cycle
+        if self._phase is None and (before is None or before.response_complete):  # a new request
+            self._expect("headers", self.limits.header_timeout)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # as uvicorn does
@@ -111,68 +141,65 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
         except httptools.HttpParserError as exc:
-            self._disarm()
-            if self._headers_too_large:
-                cap = self.limits.max_header_bytes
-                message = f"The request line and headers exceed the emulator's limit of {cap} bytes."
-                self.transport.write(envelope(431, "request_header_fields_too_large", message))
-                self.transport.close()
-                return
+            self._phase = None
             self.logger.warning("Invalid HTTP request received: %s", exc)
             self.send_400_response(f"The request is not valid HTTP/1.1 ({exc}).")
+        else:
+            cycle = self.cycle
+            if cycle is not before:  # headers ended in this chunk
+                if self._header_bytes + len(data) > self.limits.max_header_bytes and self._headers_too_long():
+                    cycle.disconnected = True  # the app, already given the request, reads a disconnect
+                    self._refuse_headers()
+                elif cycle.more_body:
+                    self._expect("body", self.limits.body_timeout)
+                else:
+                    self._phase = None
+            elif self._phase == "headers":  # the headers are still coming: all of this chunk was headers
+                self._header_bytes += len(data)
+                if self._header_bytes > self.limits.max_header_bytes:
+                    self._refuse_headers()
+            elif self._phase == "body" and not cycle.more_body:
+                self._phase = None
+
+    def _headers_too_long(self) -> bool:
+        size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+        return size > self.limits.max_header_bytes
 
     def send_400_response(self, msg: str) -> None:
         self.transport.write(envelope(400, "invalid_request_body", msg))
         self.transport.close()
 
-    def on_message_begin(self) -> None:
-        self._begun = True
+    def _refuse_headers(self) -> None:
+        self._phase = None
+        cap = self.limits.max_header_bytes
+        message = f"The request line and headers exceed the emulator's limit of {cap} bytes."
+        self.transport.write(envelope(431, "request_header_fields_too_large", message))
+        self.transport.close()
+
+    def _expect(self, phase: str, seconds: float) -> None:
+        self._phase = phase
         self._header_bytes = 0
-        super().on_message_begin()
+        self._due = due = self.loop.time() + seconds
+        timer = self._timer
+        if timer is not None and timer.when() > due:  # set for a later deadline: too late for this one
+            timer.cancel()
+            timer = None
+        if timer is None:
+            self._timer = self.loop.call_at(due, self._time_up)
 
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value))
-        super().on_header(name, value)
-
-    def _count(self, size: int) -> None:
-        """Stops the parser (it raises HttpParserCallbackError) once the headers are too long."""
-        self._header_bytes += size
-        if self._header_bytes > self.limits.max_header_bytes:
-            self._headers_too_large = True
-            raise ValueError("headers too large")
-
-    def on_headers_complete(self) -> None:
-        self._begun = False
-        self._arm(self.limits.body_timeout, self._body_too_slow)
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self._disarm()
-        super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm(self.limits.header_timeout, self._headers_too_slow)
-
-    def _arm(self, seconds: float, then: Any) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, then)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+    def _time_up(self) -> None:
+        self._timer = None
+        if self._phase is None or self.transport.is_closing():
+            return
+        if self.loop.time() < self._due:  # the connection moved on to a later phase since
+            self._timer = self.loop.call_at(self._due, self._time_up)
+        elif self._phase == "headers":
+            self._headers_too_slow()
+        else:
+            self._body_too_slow()
 
     def _headers_too_slow(self) -> None:
-        self._deadline = None
-        if self.transport.is_closing():
-            return
-        if self._begun:
+        if self._header_bytes:  # a request had begun
             self.transport.write(
                 envelope(
                     408, "request_timeout",
@@ -182,9 +209,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _body_too_slow(self) -> None:
-        self._deadline = None
         cycle = self.cycle
-        if self.transport.is_closing() or cycle is None or cycle.response_complete:
+        if cycle is None or not cycle.more_body or cycle.response_complete:  # the body is all in
             return
         if not cycle.response_started:
             self.transport.write(

@@ -149,7 +149,12 @@ class ResponsesRoutes:
 
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         request = Incoming(scope, receive, dict(scope["headers"]), target.response_id)
-        answer = await self._answer(target, request)
+        try:
+            if self.auth is not None:
+                self.auth.check(request.headers, scope["headers"])
+            answer: Answer | None = await target.handler(request)
+        except Exception as exc:
+            answer = _failed(request, exc)
         if answer is None:
             return
         if self.journal.enabled:
@@ -226,21 +231,6 @@ class ResponsesRoutes:
         if events.interrupted is not None:
             events.interrupted(stream.sent, error)
 
-    async def _answer(self, target: Target, request: Incoming) -> Answer | None:
-        """The handler's answer, an error's, or None when the client left before its body was in."""
-        try:
-            if self.auth is not None:
-                self.auth.check(request.headers, request.scope["headers"])
-            return await target.handler(request)
-        except ApiError as refused:
-            return Answer(error=refused)
-        except ClientDisconnected:
-            return None
-        except ClientLeft as left:  # nobody to answer; the journal still shows the request
-            return Answer(response_id=left.response_id, error=_left())
-        except Exception as exc:  # a bug still gets the envelope, and the server lives on
-            return Answer(error=unexpected(request.scope["method"], request.scope["path"], exc))
-
     def _record(self, request: Incoming, answer: Answer) -> None:
         """Adds the request to the journal: references only, see emulator.state.journal."""
         scope = request.scope
@@ -280,6 +270,19 @@ def _emulator_headers(answer: Answer) -> Headers:
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def _failed(request: Incoming, exc: Exception) -> Answer | None:
+    """The answer to a request whose handling raised `exc`; None when the client left before its
+    body was in (there is nobody to answer, and nothing to record)."""
+    if isinstance(exc, ApiError):
+        return Answer(error=exc)
+    if isinstance(exc, ClientDisconnected):
+        return None
+    if isinstance(exc, ClientLeft):  # nobody to answer; the journal still shows the request
+        return Answer(response_id=exc.response_id, error=_left())
+    # a bug still gets the envelope, and the server lives on
+    return Answer(error=unexpected(request.scope["method"], request.scope["path"], exc))
 
 
 def _streamed(body: Any) -> bool:
