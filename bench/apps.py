@@ -47,6 +47,18 @@ HEADERS = {"Authorization": f"Bearer {DEV_API_KEY}", "Content-Type": "applicatio
 PATH = "/v3/router/responses"
 
 
+def raw_stream_request(question: str, timing: str, host: str) -> bytes:
+    """A whole HTTP/1.1 stream create, for raw-socket clients: the question's marker followed by
+    `question`, paced by `timing` (x-emulator-timing), closing the connection when done."""
+    body = f"{STREAM_PREFIX}{MARKER} {question}{STREAM_SUFFIX}".encode()
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+        + f"x-emulator-timing: {timing}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 def emulator():
     # Defaults throughout (auth, validation, a 10,000-response store), the clock frozen.
     return create_app(Config(frozen_time=1_767_225_600.0))

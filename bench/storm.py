@@ -21,12 +21,13 @@ import random
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.apps import HEADERS, MARKER, PATH, STREAM_PREFIX, STREAM_SUFFIX  # noqa: E402
+from bench.apps import raw_stream_request  # noqa: E402
 
 TIMING = "realistic,ttft_ms=150"  # about a second per stream
 
@@ -38,15 +39,10 @@ async def client_wave(url: str, streams: int, abort: float, seed: int) -> dict[s
     outcome = {"finished": 0, "aborted": 0, "refused": 0}
 
     async def one(n: int) -> None:
-        body = f"{STREAM_PREFIX}{MARKER} #{seed}-{n}{STREAM_SUFFIX}".encode()
-        head = (
-            f"POST {PATH} HTTP/1.1\r\nHost: {parts.hostname}\r\nContent-Length: {len(body)}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
-            + f"x-emulator-timing: {TIMING}\r\nConnection: close\r\n\r\n"
-        ).encode()
+        raw = raw_stream_request(f"#{seed}-{n}", TIMING, str(parts.hostname))
         leave_after = rng.randint(200, 6000) if rng.random() < abort else None
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(head + body)
+        writer.write(raw)
         received = b""
         while chunk := await reader.read(4096):
             received += chunk
@@ -80,12 +76,18 @@ def main() -> None:
     parser.add_argument("--waves", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-stored", type=int, default=1000, help="the store fills in the first wave")
+    parser.add_argument(
+        "--trace", action="store_true", help="also print the Python heap (tracemalloc), to tell a leak "
+        "from the allocator keeping freed memory; slower",
+    )  # fmt: skip
     parser.add_argument("--client", help=argparse.SUPPRESS)  # URL: run one wave as the child process
     args = parser.parse_args()
     if args.client:
         print(json.dumps(asyncio.run(client_wave(args.client, args.streams, args.abort, args.seed))))
         return
 
+    if args.trace:
+        tracemalloc.start()
     from emulator.app import connection_limits, create_app
     from emulator.config import Config
     from emulator.testing.server import EmulatorServer
@@ -94,6 +96,9 @@ def main() -> None:
     config = Config(log_level="warning", max_connections=room, max_streams=room, max_stored=args.max_stored)
     app = create_app(config)
     server = EmulatorServer(app, limits=connection_limits(config)).start()
+
+    def heap() -> str:
+        return f"   Python heap {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB" if args.trace else ""
 
     def measure() -> tuple[float, int, int, int]:
         deadline = time.monotonic() + 30
@@ -110,7 +115,7 @@ def main() -> None:
     columns = ("finished", 9), ("aborted", 9), ("refused", 9), ("RSS MB", 9), ("fds", 6), ("tasks", 7)
     print(f"{'':<10}" + "".join(f"{name:>{width}}" for name, width in columns) + f"{'streams':>9}")
     rss, fds, tasks, streams = measure()
-    print(f"{'before':<10}{'':>27}{rss:>9.1f}{fds:>6}{tasks:>7}{streams:>9}")
+    print(f"{'before':<10}{'':>27}{rss:>9.1f}{fds:>6}{tasks:>7}{streams:>9}{heap()}")
     for wave in range(args.waves):
         started = time.monotonic()
         child = subprocess.run(
@@ -123,7 +128,7 @@ def main() -> None:
         label = f"wave {wave + 1}"
         print(f"{label:<10}{outcome['finished']:>9}{outcome['aborted']:>9}{outcome['refused']:>9}"
               f"{rss:>9.1f}{fds:>6}{tasks:>7}{streams:>9}"
-              f"   ({time.monotonic() - started:.1f} s)")  # fmt: skip
+              f"   ({time.monotonic() - started:.1f} s){heap()}")  # fmt: skip
     stored = [json.loads(app.store.get(i).body)["status"] for i in app.store.ids()]
     print("stored responses by status:", {s: stored.count(s) for s in sorted(set(stored))})
     server.stop()

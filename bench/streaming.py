@@ -29,14 +29,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.apps import (  # noqa: E402
-    HEADERS,
-    MARKER,
-    PATH,
-    STREAM_PREFIX,
-    STREAM_SUFFIX,
-    sample_stream,
-)  # fmt: skip
+from bench.apps import STREAM_PREFIX, STREAM_SUFFIX, raw_stream_request, sample_stream  # noqa: E402
 from bench.throughput import LOAD_CPU, PIN, load_wrk, server  # noqa: E402
 from emulator.testing.streams import read_sse  # noqa: E402
 
@@ -65,14 +58,9 @@ def throughput(seconds: int, rounds: int, connections: int) -> None:
 
 
 async def one_stream(host: str, port: int, n: int, arrivals: list[list[float]]) -> None:
-    body = f"{STREAM_PREFIX}{MARKER} #{n}{STREAM_SUFFIX}".encode()
-    head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
-        + f"x-emulator-timing: tokens_per_second={1 / SPACING:g},jitter=0\r\nConnection: close\r\n\r\n"
-    ).encode()
+    raw = raw_stream_request(f"#{n}", f"tokens_per_second={1 / SPACING:g},jitter=0", f"{host}:{port}")
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(head + body)
+    writer.write(raw)
     times: list[float] = []
     while chunk := await reader.read(65536):
         now = time.perf_counter()
