@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.contract import schemas
-from emulator.contract.validation import RequestValidator
+from emulator.contract.errors import ApiError
+from emulator.contract.validation import RequestValidator, _across_fields, check_rules
 from tests.support import (
     AUTH,
     assert_contract_error,
@@ -138,5 +139,13 @@ def test_never_a_server_error(fuzz_client: httpx.Client, body: dict[str, Any]) -
 def test_fast_and_detailed_validators_agree(body: dict[str, Any]) -> None:
     validator = RequestValidator()
     known = {k: v for k, v in body.items() if k in validator._known}
-    detailed_errors = [e for e in schemas.validator(schemas.REQUEST).iter_errors(known)]
-    assert validator._fast.is_valid(known) == (not detailed_errors)
+    errors = list(schemas.validator(schemas.REQUEST).iter_errors(known))
+    per_field = [e for e in errors if not _across_fields(e)]
+    assert validator._fast.is_valid(known) == (not per_field)
+    # The schema's rules across fields are the ones check_rules words: each refuses what the other does.
+    try:
+        check_rules(known)
+        refused = False
+    except ApiError:
+        refused = True
+    assert refused == (len(per_field) < len(errors))

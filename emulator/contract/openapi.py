@@ -253,6 +253,13 @@ def document(base_url: str = "http://127.0.0.1:8080") -> dict[str, Any]:
         },
         "components": {
             "schemas": {**_components(), **_emulator_components(), "ServerSentEvent": _SERVER_SENT_EVENT},
+            "responses": {
+                "MethodNotAllowed": {
+                    "description": "405 for a method a path does not take; Allow lists those it does",
+                    "headers": {"Allow": {"schema": {"type": "string"}}},
+                    "content": {"application/json": {"schema": _ref("ErrorBody")}},
+                }
+            },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
