@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -282,3 +283,36 @@ def test_the_banner_and_the_log_never_show_a_key_of_the_users_own() -> None:
         assert 'api_key="<your --api-key>"' in banner
     assert "sk-user-chosen-secret" not in banner + "".join(errors)
     assert cli.banner(Config(auth=False), 8080).count("anything (auth is off)") == 2
+
+
+def test_sigterm_ends_serve_within_its_grace_while_answers_wait() -> None:
+    # The case: a JSON-mode request paced for a minute must not keep the process alive.
+    # A stream paced the same way is sent after it: once its first event is in, the server is
+    # in the middle of both when SIGTERM comes (the `serve` helper's exit sends it, and fails if
+    # the process has not ended 10 s later).
+    def request(port: int, body: bytes) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(
+            b"POST /v3/router/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {DEV_API_KEY}\r\nx-emulator-timing: ttft_ms=60000\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        return sock
+
+    logged: list[str] = []
+    with serve("--shutdown-grace", "0.5", errors=logged) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        waiting = request(port, b'{"model": "openai/gpt-4o", "input": "hi"}')
+        streaming = request(port, b'{"model": "openai/gpt-4o", "input": "hi", "stream": true}')
+        received = b""
+        while b"response.created" not in received:
+            received += streaming.recv(65536)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 8
+    answer = waiting.recv(65536)  # told in the envelope, not uvicorn's plain-text 500
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert b'"code":"service_unavailable"' in answer
+    assert not [line for line in logged if "Exception in ASGI application" in line or "Traceback" in line]
+    for sock in (waiting, streaming):
+        sock.close()

@@ -16,6 +16,7 @@ import httpx
 
 from emulator.config import DEV_API_KEY
 from emulator.testing import ServedEmulator
+from emulator.testing.streams import read_sse
 from tests.support import assert_contract_error, make_config
 
 REQUEST = json.dumps({"model": "openai/gpt-4o", "input": "hi"}).encode()
@@ -54,6 +55,18 @@ def post(path: str, body: bytes, *headers: str) -> bytes:
     lines = [f"POST {path} HTTP/1.1", "Host: x", f"Authorization: Bearer {DEV_API_KEY}",
              "Content-Type: application/json", f"Content-Length: {len(body)}", *headers]  # fmt: skip
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def dechunked(body: bytes) -> bytes:
+    """A chunked transfer-encoded body's bytes."""
+    out = b""
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        out, body = out + body[:size], body[size + 2 :]
+        if size == 0:
+            break
+    return out
 
 
 def wait_until(condition: Callable[[], Any], seconds: float = 10) -> Any:
@@ -150,8 +163,38 @@ def test_shutdown_ends_within_its_grace_and_stores_what_it_cut_off() -> None:
         started = time.monotonic()
         stack.close()  # stops the server
         assert time.monotonic() - started < 5
+        # Each client is told, in the envelope or with the stream's terminal events.
+        status, error = envelope_of(read_all(waiting))
+        assert (status, error["error"]["code"]) == (503, "service_unavailable")
+        assert "shut down" in error["error"]["message"]
+        events = read_sse(dechunked(read_all(streaming).partition(b"\r\n\r\n")[2]))
+        assert [e["type"] for e in events.events][-2:] == ["error", "response.failed"]
+        assert events.done
         for response_id in emulator.app.store.ids():
             response = json.loads(emulator.app.store.get(response_id).body)
             assert response["status"] == "failed", response
             assert response["error"]["code"] == "server_error"
             assert "shut down" in response["error"]["message"]
+
+
+def test_streams_past_the_cap_get_a_503_and_other_requests_go_on() -> None:
+    with served(frozen_time=None, max_streams=1) as emulator:
+        streamed = json.dumps({"model": "openai/gpt-4o", "input": "hi", "stream": True}).encode()
+        holding = connect(emulator)
+        holding.sendall(post("/v1/responses", streamed, "x-emulator-timing: ttft_ms=30000"))
+        wait_until(lambda: emulator.app.responses.streams == 1)
+        second = connect(emulator)
+        second.sendall(post("/v1/responses", streamed, "Connection: close"))
+        raw = read_all(second)
+        status, error = envelope_of(raw)
+        assert (status, error["error"]["code"]) == (503, "service_unavailable")
+        assert b"retry-after: 1" in raw.lower()
+        assert "--max-streams" in error["error"]["message"]
+        plain = httpx.post(f"{emulator.base_url}/v1/responses", content=REQUEST,
+                           headers={"Authorization": f"Bearer {DEV_API_KEY}"})  # fmt: skip
+        assert plain.status_code == 200  # JSON mode is not a stream
+        holding.close()
+        wait_until(lambda: emulator.app.responses.streams == 0)
+        again = connect(emulator)
+        again.sendall(post("/v1/responses", streamed, "Connection: close"))
+        assert read_all(again).startswith(b"HTTP/1.1 200")

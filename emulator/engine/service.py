@@ -76,8 +76,9 @@ class Events:
     numbered: Iterator[tuple[int, PlanEvent]]
     paced: bool = True
     # Told how many events went out when the stream is cut short: by the client leaving (error
-    # None) or by a bug (the response error to record).
-    interrupted: Callable[[int, dict[str, str] | None], None] | None = None
+    # None), by a bug or the server shutting down (the response error to record). Returns the
+    # response as stored, for a transport that can still tell the client (None: already final).
+    interrupted: Callable[[int, dict[str, str] | None], dict[str, Any] | None] | None = None
 
 
 @dataclass(slots=True)
@@ -237,9 +238,12 @@ class ResponsesService:
                     finished = True
                 yield sequence_number, event
 
-        def interrupted(sent: int, error: dict[str, str] | None) -> None:
-            if not finished:
-                self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
+        def interrupted(sent: int, error: dict[str, str] | None) -> dict[str, Any] | None:
+            if finished:
+                return None
+            cut = plan.cut(sent, completed_at=int(self.clock.now()), error=error)
+            self._store_final(cut, trace)
+            return cut.response
 
         return Events(events(), interrupted=interrupted)
 

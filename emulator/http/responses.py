@@ -24,10 +24,11 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
-from emulator.contract.errors import ApiError, method_not_allowed, response_error
+from emulator.contract.errors import ApiError, error_event, method_not_allowed, response_error
 from emulator.contract.extensions import replay_query
 from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
+from emulator.engine.events import PlanEvent
 from emulator.engine.service import (
     Answer,
     ClientLeft,
@@ -40,7 +41,7 @@ from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
-from emulator.render.sse import EventStream
+from emulator.render.sse import DONE, EventStream, Write, frame
 from emulator.state.journal import Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
@@ -155,6 +156,11 @@ class ResponsesRoutes:
             answer: Answer | None = await target.handler(request)
         except Exception as exc:
             answer = _failed(request, exc)
+        except asyncio.CancelledError:
+            # uvicorn cancels what is still running when the shutdown grace runs out (a JSON answer
+            # still waiting, stored failed by the service): it is answered, and ends, as any error
+            # (re-raised, uvicorn would log it as a crash and answer a plain-text 500).
+            answer = Answer(error=_shut_down())
         if answer is None:
             return
         if self.journal.enabled:
@@ -208,17 +214,19 @@ class ResponsesRoutes:
         writer = asyncio.ensure_future(stream.run(events.numbered, write))
         watcher = asyncio.ensure_future(_disconnected(receive))
         self.streams += 1
+        cut_off = False
         try:
             await asyncio.wait((writer, watcher), return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:  # the server is shutting down: store how far it got
-            if events.interrupted is not None and not writer.done():
-                events.interrupted(stream.sent, shutdown_error())
-            raise
+        except asyncio.CancelledError:  # the shutdown grace ran out
+            cut_off = True
         finally:
             self.streams -= 1
             for task in (writer, watcher):
                 task.cancel()
             await asyncio.gather(writer, watcher, return_exceptions=True)
+        if cut_off:  # stored, and told to the client: it ends, not crashes (see serve)
+            await self._cut_off(events, stream, write, send)
+            return
         failure = None if writer.cancelled() else writer.exception()
         if not writer.cancelled() and failure is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -230,6 +238,22 @@ class ResponsesRoutes:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if events.interrupted is not None:
             events.interrupted(stream.sent, error)
+
+    async def _cut_off(self, events: Events, stream: EventStream, write: Write, send: Send) -> None:
+        """Ends a stream the server cut off: stored failed, and, if the client is still there, told
+        so with the error event and `response.failed` (then [DONE])."""
+        if events.interrupted is None:
+            return
+        failed = events.interrupted(stream.sent, shutdown_error())
+        if failed is None:  # it had already finished
+            return
+        error = failed["error"]
+        closing = [PlanEvent("error", error_event(error)), PlanEvent("response.failed", {"response": failed})]
+        for number, event in enumerate(closing, stream.sent):
+            await write(frame(number, event))
+        if self.framing.done_sentinel:
+            await write(DONE)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _record(self, request: Incoming, answer: Answer) -> None:
         """Adds the request to the journal: references only, see emulator.state.journal."""
@@ -287,6 +311,11 @@ def _failed(request: Incoming, exc: Exception) -> Answer | None:
 
 def _streamed(body: Any) -> bool:
     return isinstance(body, dict) and body.get("stream") is True
+
+
+def _shut_down() -> ApiError:
+    message = "The emulator shut down before the response was ready; it is stored as failed."
+    return ApiError(503, "service_unavailable", message)
 
 
 def _left() -> ApiError:
