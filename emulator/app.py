@@ -94,7 +94,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         function_call_status=config.function_call_status,
     )
     service = ResponsesService(
-        validator=RequestValidator(strict=config.strict),
+        validator=RequestValidator(strict=config.strict, default_provider=config.default_provider),
         planner=planner,
         store=store,
         clock=clock,

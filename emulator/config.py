@@ -56,7 +56,13 @@ class Config:
         (), "bearer key for the `/_emulator/` routes only (repeat for several); the API keys then do "
         "not open them", flag="--admin-key", many="append", metavar="KEY", shown_default="the API keys",
     )  # fmt: skip
-    strict: bool = setting(False, "unknown request fields are 400s, not warnings")
+    strict: bool = setting(
+        False, "unknown request fields and nulls where orq's schema has none are 400s, not warnings"
+    )
+    default_provider: str | None = setting(
+        None, "take a bare model name (`gpt-4o`) as `<provider>/gpt-4o`, with a contract warning",
+        metavar="PROVIDER", shown_default="none (400)",
+    )  # fmt: skip
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
     # Limits (README, Limits): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")

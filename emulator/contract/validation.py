@@ -43,8 +43,9 @@ def _compiled() -> tuple[frozenset[str], Any, Any, dict[str, Any]]:
 
 
 class RequestValidator:
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(self, *, strict: bool = False, default_provider: str | None = None) -> None:
         self.strict = strict
+        self.default_provider = default_provider  # bare model names become "<it>/<name>" (decision 16)
         self._known, self._fast, self._detailed, self._integers = _compiled()
         self._integer_fields = frozenset(self._integers)  # top-level fields with integers in them
 
@@ -58,18 +59,25 @@ class RequestValidator:
                 "invalid_request_body",
                 f"The request body must be a JSON object, got {describe(body)}",
             )
+        if self.default_provider is not None:
+            body, named = _with_provider(body, self.default_provider)
+        else:
+            named = []
         if self._known.issuperset(body):  # the usual case: every top-level key is known
-            subject, warnings = body, []
+            subject, warnings = body, named
         else:
             subject = {k: v for k, v in body.items() if k in self._known}
-            warnings = [unknown_field(pointer([k])) for k in body if k not in self._known]
+            warnings = [*named, *(unknown_field(pointer([k])) for k in body if k not in self._known)]
         if not self._fast.is_valid(subject):
             # The rules across fields (the schema's top-level allOf) are worded by check_rules.
             errors = [e for e in self._detailed.iter_errors(subject) if not _across_fields(e)]
             extra = [e for e in errors if e.validator == "additionalProperties"]
             problems = [e for e in errors if e.validator != "additionalProperties"]
             if problems:
-                raise invalid_request(failures(problems))
+                nulls = [] if self.strict else _null_places(problems)
+                if not nulls:
+                    raise invalid_request(failures(problems))
+                return self._without_nulls(body, nulls, problems)
             warnings += [unknown_field(f.param or "") for f in failures(extra)]
             for error in extra:
                 body = _pruned(
@@ -83,6 +91,53 @@ class RequestValidator:
             raise invalid_request(warnings)
         check_rules(body)
         return body, warnings
+
+    def _without_nulls(
+        self, body: dict[str, Any], nulls: list[list[str | int]], problems: list[Any]
+    ) -> tuple[dict[str, Any], list[Failure]]:
+        """Decision 15: a null where the schema has none means "not given", with a warning; but a
+        required field is never null (its own error then stands)."""
+        for path in nulls:
+            body = _pruned(body, path[:-1], {str(path[-1])})
+        try:
+            checked, warnings = self.check(body)
+        except ApiError as refused:
+            if refused.param in {pointer(path) for path in nulls}:  # a required field was null
+                raise invalid_request(failures(problems)) from None
+            raise
+        given_as_null = [
+            Failure(
+                pointer(path), f"{pointer(path)} is null, taken as not given (orq's schema has no null there)"
+            )
+            for path in nulls
+        ]
+        return checked, [*given_as_null, *warnings]
+
+
+def _null_warning(path: list[str | int]) -> Failure:
+    where = pointer(path)
+    return Failure(where, f"{where} is null, taken as not given (orq's schema has no null there)")
+
+
+def _null_places(errors: list[Any]) -> list[list[str | int]]:
+    """Where a field of an object is null and the schema does not allow it."""
+    places = {
+        tuple(e.absolute_path)
+        for e in errors
+        if e.instance is None and e.absolute_path and isinstance(e.absolute_path[-1], str)
+    }
+    return [list(place) for place in sorted(places, key=lambda p: (len(p), str(p)))]
+
+
+def _with_provider(body: dict[str, Any], provider: str) -> tuple[dict[str, Any], list[Failure]]:
+    """Decision 16's --default-provider: a bare model name taken as `<provider>/<name>`, with a
+    warning (top level and fallbacks)."""
+    model = body.get("model")
+    if not (isinstance(model, str) and model and "/" not in model):
+        return body, []
+    named = f"{provider}/{model}"
+    warning = Failure("/model", f"/model '{model}' has no provider; taken as '{named}' (--default-provider)")
+    return {**body, "model": named}, [warning]
 
 
 def _across_fields(error: Any) -> bool:
