@@ -1,0 +1,108 @@
+"""Structured output with no scenario: `text.format` json_schema gives JSON its schema accepts,
+through the OpenAI SDK's parse and stream helpers (pydantic is the judge), JSON and stream alike."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, Field
+from starlette.testclient import TestClient
+
+from emulator.app import create_app
+from emulator.testing import ServedEmulator
+from tests.support import AUTH, assert_contract_error, assert_contract_response, make_config
+
+
+class Grade(enum.Enum):
+    A = "A"
+    B = "B"
+
+
+class Rate(BaseModel):
+    name: str
+    rate: float = Field(gt=0, lt=1)
+    postcode: str = Field(pattern=r"^\d{5}$")
+
+
+class Node(BaseModel):
+    label: str
+    children: list[Node]
+
+
+class Report(BaseModel):
+    city: str
+    kind: Literal["town", "city"]
+    grade: Grade
+    founded: datetime.date
+    rates: list[list[Rate]]
+    mayor: str | None
+    tree: Node
+
+
+@pytest.fixture(scope="module")
+def served() -> ServedEmulator:
+    with ServedEmulator.running(make_config()) as emulator:
+        yield emulator
+
+
+@pytest.mark.parametrize("question", ["Tell me about Paris.", "And Oslo?", "Lyon"])
+def test_parse_and_stream_give_the_same_valid_model(served: ServedEmulator, question: str) -> None:
+    client = served.openai_client()
+    parsed = client.responses.parse(model="openai/gpt-4o", input=question, text_format=Report)
+    assert isinstance(parsed.output_parsed, Report)
+    with client.responses.stream(model="openai/gpt-4o", input=question, text_format=Report) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert len(deltas) > 5  # streamed in pieces, like any text
+    assert final.output_parsed == parsed.output_parsed  # the same request, the same JSON
+
+
+def test_json_object_gives_a_json_object() -> None:
+    c = TestClient(create_app(make_config()), headers=AUTH)
+    answer = c.post(
+        "/v1/responses",
+        json={"model": "openai/gpt-4o", "input": "json please", "text": {"format": {"type": "json_object"}}},
+    )
+    assert answer.status_code == 200
+    assert_contract_response(answer.json())
+    assert isinstance(json.loads(answer.json()["output"][0]["content"][0]["text"]), dict)
+
+
+@pytest.mark.parametrize(
+    ("schema", "param", "said"),
+    [
+        (
+            {
+                "type": "object",
+                "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 4}},
+                "required": ["n"],
+            },
+            "/text/format/schema",
+            "no value satisfies",
+        ),
+        (
+            {"type": "object", "properties": {"n": {"type": 12}}},
+            "/text/format/schema/properties/n/type",
+            "not a valid JSON Schema",
+        ),
+    ],
+    ids=["unsatisfiable", "not-a-schema"],
+)
+def test_a_schema_that_cannot_be_met_is_a_400_naming_it(
+    schema: dict[str, object], param: str, said: str
+) -> None:
+    c = TestClient(create_app(make_config()), headers=AUTH)
+    body = {
+        "model": "openai/gpt-4o",
+        "input": "x",
+        "text": {"format": {"type": "json_schema", "name": "s", "schema": schema}},
+    }
+    answer = c.post("/v1/responses", json=body)
+    assert answer.status_code == 400
+    assert_contract_error(answer.json())
+    assert answer.json()["error"]["param"] == param
+    assert said in answer.json()["error"]["message"]
