@@ -31,17 +31,26 @@ def test_orq_create_and_get(orq: Orq) -> None:
 
 
 def test_orq_structured_input_and_tools(orq: Orq) -> None:
-    created = orq.responses.create(
+    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
+    unrelated = orq.responses.create(
         model="anthropic/claude-sonnet-4-5",
-        input=[{"role": "user", "content": [{"type": "input_text", "text": "weather?"}]}],
-        tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "Tell me a story."}]}],
+        tools=tools,
         tool_choice="auto",
         max_output_tokens=5,
     )
-    assert created.status == "incomplete"
-    assert created.incomplete_details.reason == "max_output_tokens"
-    assert created.usage.output_tokens == 5
-    assert created.tools[0]["name"] == "get_weather"
+    assert unrelated.status == "incomplete"
+    assert unrelated.incomplete_details.reason == "max_output_tokens"
+    assert unrelated.usage.output_tokens == 5
+    assert unrelated.tools[0]["name"] == "get_weather"
+    # A question the tool answers gets a call, `completed` for the orq SDK (decision 4).
+    called = orq.responses.create(
+        model="anthropic/claude-sonnet-4-5",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "weather?"}]}],
+        tools=tools,
+    )
+    assert called.status == "completed"
+    assert [(o["type"], o["name"]) for o in called.output] == [("function_call", "get_weather")]
 
 
 def test_orq_typed_errors(orq: Orq) -> None:

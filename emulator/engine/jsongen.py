@@ -306,7 +306,7 @@ class _Generation:
 
 _BY_NAME: tuple[tuple[tuple[str, ...], Any], ...] = (
     (("email",), lambda f: f.email()),
-    (("city", "town"), lambda f: f.city()),
+    (("city", "town", "location", "place"), lambda f: f.city()),
     (("country",), lambda f: f.country()),
     (("first_name", "firstname", "given"), lambda f: f.first_name()),
     (("last_name", "lastname", "surname", "family"), lambda f: f.last_name()),

@@ -16,9 +16,9 @@ from typing import Any
 import jsonschema
 
 from emulator.contract.errors import bad_field
-from emulator.engine import jsongen, tokens
+from emulator.engine import jsongen, tokens, tool_choice
 from emulator.engine.backend import Call, Turn
-from emulator.engine.items import ItemPlan, reasoning_plan, text_message_plan
+from emulator.engine.items import ItemPlan, function_call_plan, reasoning_plan, text_message_plan
 from emulator.engine.textgen import TextGenerator
 
 # `json_object` promises an object and nothing more: this one says something.
@@ -38,6 +38,14 @@ class LoremBackend:
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
             items.append(reasoning_plan(thought, summary))
+        if call.request.get("tools"):
+            answered = _tool_outputs(call)
+            if answered:  # the functions' results are back: an answer that uses them
+                items.append(text_message_plan(tokens.tokenize(answered)))
+                return Turn(items)
+            if called := tool_choice.calls(call.request, _last_user_text(call.input_items)):
+                items += [_function_call(tool, call.digest) for tool in called]
+                return Turn(items)
         text_format = (call.request.get("text") or {}).get("format") or {}
         kind = text_format.get("type")
         if kind in ("json_schema", "json_object"):
@@ -61,3 +69,44 @@ def structured(text_format: dict[str, Any], digest: bytes) -> str:
         raise bad_field(
             "/text/format/schema", f"/text/format/schema: {exc} (keyword `{exc.keyword}`)"
         ) from None
+
+
+def _function_call(tool: dict[str, Any], digest: bytes) -> ItemPlan:
+    """A call of `tool` with arguments its parameters schema accepts, seeded by the request."""
+    rng = random.Random(digest + tool["name"].encode())
+    schema = tool.get("parameters") or {"type": "object", "properties": {}}
+    try:
+        arguments = json.dumps(jsongen.generate(schema, rng))
+    except (jsonschema.SchemaError, jsongen.Unsatisfiable) as exc:
+        raise bad_field(
+            "/tools", f"/tools: the parameters of '{tool['name']}' cannot be met: {exc}"
+        ) from None
+    return function_call_plan(tool["name"], tokens.tokenize(arguments))
+
+
+def _last_user_text(items: list[dict[str, Any]]) -> str:
+    for item in reversed(items):
+        if item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(p.get("text", "") for p in content or () if isinstance(p, dict))
+    return ""
+
+
+def _tool_outputs(call: Call) -> str | None:
+    """When the request ends with function results, the answer that reports them."""
+    outputs = []
+    for item in reversed(call.input_items):
+        if item.get("type") != "function_call_output":
+            break
+        outputs.append(item)
+    if not outputs:
+        return None
+    names = {i["call_id"]: i["name"] for i in call.input_items if i.get("type") == "function_call"}
+    said = []
+    for item in reversed(outputs):
+        name = names.get(item["call_id"]) or call.history.calls.get(item["call_id"], "the tool")
+        output = item["output"] if isinstance(item["output"], str) else json.dumps(item["output"])
+        said.append(f"{name} returned {output[:400]}")
+    return "Here is what I found: " + "; ".join(said) + "."
