@@ -4,6 +4,7 @@ costs, how a cut text reads, what GET shows while a JSON answer waits, and the p
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import httpx
@@ -169,3 +170,20 @@ def test_without_scenarios_no_gateway_runs_and_no_emulator_header_is_added(
         "1",
         "on-message-scripted",
     )
+
+
+# --- reasoning grows with effort (README: one more round of thought per level) -----------------
+
+
+def test_reasoning_tokens_grow_with_effort(client: httpx.Client) -> None:
+    def reasoning(effort: str) -> tuple[int, str]:
+        body = client.post(URL, json={**HI, "reasoning": {"effort": effort}}).json()
+        thought = body["output"][0]["content"][0]["text"]
+        return body["usage"]["output_tokens_details"]["reasoning_tokens"], thought
+
+    levels = [reasoning(e) for e in ("low", "medium", "high", "xhigh")]
+    counts = [count for count, _ in levels]
+    assert counts == sorted(counts) and len(set(counts)) == 4, counts
+    for (_, shorter), (_, longer) in itertools.pairwise(levels):
+        assert longer.startswith(shorter)  # the same thoughts, thought further
+    assert reasoning("minimal") == levels[0]

@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import jsonschema
+import orjson
 
 from emulator.contract.errors import bad_field
 from emulator.engine import jsongen, tokens, tool_choice
@@ -21,6 +22,8 @@ from emulator.engine.backend import Call, Turn
 from emulator.engine.items import ItemPlan, function_call_plan, reasoning_plan, text_message_plan
 from emulator.engine.textgen import TextGenerator
 
+# Reasoning grows with effort (README): each level thinks one more round than the one below.
+_EFFORT_ROUNDS = {"minimal": 1, "instant": 1, "low": 1, "medium": 2, "high": 3, "xhigh": 4, "max": 5}
 # `json_object` promises an object and nothing more: this one says something.
 _ANY_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 
@@ -33,7 +36,7 @@ class LoremBackend:
         items: list[ItemPlan] = []
         asked = call.request.get("reasoning")
         if asked and asked.get("effort") not in (None, "none"):
-            thought = self.text.reply(hashlib.shake_128(b"reasoning" + call.digest).digest(len(call.digest)))
+            thought = self._thought(_reasoning_digest(call), _EFFORT_ROUNDS.get(asked["effort"], 2))
             summary = None
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
@@ -53,6 +56,22 @@ class LoremBackend:
         else:
             items.append(text_message_plan(self.text.reply(call.digest)))
         return Turn(items)
+
+    def _thought(self, digest: bytes, rounds: int) -> list[str]:
+        """The reasoning text: `rounds` replies in a row, each effort's a prefix of the next's."""
+        thought: list[str] = []
+        for n in range(rounds):
+            key = b"reasoning" + (str(n).encode() if n else b"")
+            part = self.text.reply(hashlib.shake_128(key + digest).digest(len(digest)))
+            thought += [" " + part[0], *part[1:]] if thought else part
+        return thought
+
+
+def _reasoning_digest(call: Call) -> bytes:
+    """The request's random stream with its reasoning settings left out, so the same question
+    thinks the same thoughts at every effort, each level's a prefix of the next's."""
+    rest = {k: v for k, v in call.request.items() if k not in ("reasoning", "stream", "stream_options")}
+    return hashlib.shake_128(orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)).digest(len(call.digest))
 
 
 def structured(text_format: dict[str, Any], digest: bytes) -> str:
