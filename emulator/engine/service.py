@@ -26,7 +26,7 @@ from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.extensions import check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
-from emulator.engine import tokens
+from emulator.engine import templates, tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
@@ -121,6 +121,8 @@ class ResponsesService:
     async def create(self, body: Any, context: RequestContext) -> Answer:
         """Raises ApiError for a request the contract refuses; answers everything else."""
         request, warnings = self.validator.check(body)
+        if templates.applies(request):  # decision 12: filled before anything reads the text
+            request = templates.filled(request)
         # The body's problems first, then the settings' (most requests have none of their own).
         no_settings = context.timing is None and context.reasoning_events is None
         reasoning = self.settings.reasoning_events if no_settings else self.checked_settings(context)
