@@ -3,44 +3,15 @@ through the OpenAI SDK's parse and stream helpers (pydantic is the judge), JSON 
 
 from __future__ import annotations
 
-import datetime
-import enum
 import json
-from typing import Literal
 
 import pytest
-from pydantic import BaseModel, Field
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.testing import ServedEmulator
+from tests.structured_models import Report
 from tests.support import AUTH, assert_contract_error, assert_contract_response, make_config
-
-
-class Grade(enum.Enum):
-    A = "A"
-    B = "B"
-
-
-class Rate(BaseModel):
-    name: str
-    rate: float = Field(gt=0, lt=1)
-    postcode: str = Field(pattern=r"^\d{5}$")
-
-
-class Node(BaseModel):
-    label: str
-    children: list[Node]
-
-
-class Report(BaseModel):
-    city: str
-    kind: Literal["town", "city"]
-    grade: Grade
-    founded: datetime.date
-    rates: list[list[Rate]]
-    mayor: str | None
-    tree: Node
 
 
 @pytest.fixture(scope="module")
