@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import rstr
 from faker import Faker
 
@@ -50,12 +51,14 @@ def generate(schema: Any, rng: random.Random) -> Any:
         raise Unsatisfiable("type", "a JSON Schema is an object or a boolean")
     if schema is False:
         raise Unsatisfiable("false", "the schema `false` admits no value")
-    check = _validator(json.dumps(schema, sort_keys=True))
+    fast, detailed = _validators(json.dumps(schema, sort_keys=True))
     failure: jsonschema.ValidationError | None = None
     for _ in range(_ATTEMPTS):
         value = _Generation(schema, rng).value(schema, 0, ())
-        failure = next(iter(check.iter_errors(value)), None)
-        if failure is None:
+        if fast.is_valid(value):
+            return value
+        failure = next(iter(detailed.iter_errors(value)), None)
+        if failure is None:  # the two validators differ on a corner case: the detailed one decides
             return value
     assert failure is not None
     keyword = str(failure.validator)
@@ -67,12 +70,14 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+def _validators(schema_json: str) -> tuple[Any, jsonschema.Draft202012Validator]:
+    """A compiled (Rust) validator that says whether a value is valid, and the detailed one that
+    says why not (only asked when it is not); built once per schema."""
     schema = json.loads(schema_json)
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    return fast, jsonschema.Draft202012Validator(schema, format_checker=checker)
 
 
 @functools.cache
@@ -293,10 +298,10 @@ class _Generation:
     def _plausible(self, name: str) -> str:
         """A value a property of this name would hold, from Faker seeded by the random source."""
         key = name.lower()
-        fake = _faker()
-        fake.seed_instance(self.rng.getrandbits(32))
         for words, make in _BY_NAME:
             if any(w in key for w in words):
+                fake = _faker()
+                fake.seed_instance(self.rng.getrandbits(32))
                 return str(make(fake))
         return self._word()
 
