@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from emulator.engine.tool_choice import calls
@@ -99,3 +100,32 @@ def test_a_text_answer_when_no_tool_relates(served: ServedEmulator) -> None:
         model="openai/gpt-4o", input="Tell me a joke", tools=TOOLS
     )
     assert [o.type for o in answer.output] == ["message"] and answer.status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "param"),
+    [
+        (
+            {
+                "type": "object",
+                "properties": {"n": {"type": "integer", "minimum": 9, "maximum": 1}},
+                "required": ["n"],
+            },
+            "/tools/1/parameters",
+        ),
+        (
+            {"type": "object", "properties": {"n": {"type": "nonsense"}}},
+            "/tools/1/parameters/properties/n/type",
+        ),
+    ],
+    ids=["unsatisfiable", "not-a-schema"],
+)
+def test_parameters_that_cannot_be_met_are_a_400_naming_the_place(
+    served: ServedEmulator, parameters: dict[str, Any], param: str
+) -> None:
+
+    tools = [FLIGHT, {"type": "function", "name": "get_weather", "parameters": parameters}]
+    answer = httpx.post(f"{served.base_url}/v1/responses", json={"model": "openai/gpt-4o", "input": QUESTION, "tools": tools},
+                        headers={"Authorization": f"Bearer {served.api_key}"})  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == param

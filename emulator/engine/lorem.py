@@ -47,7 +47,8 @@ class LoremBackend:
                 items.append(text_message_plan(tokens.tokenize(answered)))
                 return Turn(items)
             if called := tool_choice.calls(call.request, _last_user_text(call.input_items)):
-                items += [_function_call(tool, call.digest) for tool in called]
+                offered = call.request["tools"]
+                items += [_function_call(tool, offered.index(tool), call.digest) for tool in called]
                 return Turn(items)
         text_format = (call.request.get("text") or {}).get("format") or {}
         kind = text_format.get("type")
@@ -75,31 +76,28 @@ def _reasoning_digest(call: Call) -> bytes:
 
 
 def structured(text_format: dict[str, Any], digest: bytes) -> str:
-    """The JSON text a request's `text.format` asks for; a 400 naming the schema's keyword when
-    no value can satisfy it, or naming the place when it is not a JSON Schema."""
+    """The JSON text a request's `text.format` asks for."""
     schema = text_format.get("schema") if text_format.get("type") == "json_schema" else _ANY_OBJECT
-    rng = random.Random(digest)
+    return generated(schema if schema is not None else True, random.Random(digest), "/text/format/schema")
+
+
+def generated(schema: Any, rng: random.Random, where: str) -> str:
+    """JSON text `schema` accepts; a 400 at `where` (the schema's place in the request) when no
+    value can satisfy it, or at the exact place where it is not a JSON Schema."""
     try:
-        return json.dumps(jsongen.generate(schema if schema is not None else True, rng))
+        return json.dumps(jsongen.generate(schema, rng))
     except jsonschema.SchemaError as exc:
-        where = "/text/format/schema" + "".join(f"/{p}" for p in exc.absolute_path)
-        raise bad_field(where, f"{where} is not a valid JSON Schema: {exc.message}") from None
+        at = where + "".join(f"/{p}" for p in exc.absolute_path)
+        raise bad_field(at, f"{at} is not a valid JSON Schema: {exc.message}") from None
     except jsongen.Unsatisfiable as exc:
-        raise bad_field(
-            "/text/format/schema", f"/text/format/schema: {exc} (keyword `{exc.keyword}`)"
-        ) from None
+        raise bad_field(where, f"{where}: {exc} (keyword `{exc.keyword}`)") from None
 
 
-def _function_call(tool: dict[str, Any], digest: bytes) -> ItemPlan:
-    """A call of `tool` with arguments its parameters schema accepts, seeded by the request."""
+def _function_call(tool: dict[str, Any], index: int, digest: bytes) -> ItemPlan:
+    """A call of `tool` (the request's `tools[index]`) with arguments its parameters accept."""
     rng = random.Random(digest + tool["name"].encode())
     schema = tool.get("parameters") or {"type": "object", "properties": {}}
-    try:
-        arguments = json.dumps(jsongen.generate(schema, rng))
-    except (jsonschema.SchemaError, jsongen.Unsatisfiable) as exc:
-        raise bad_field(
-            "/tools", f"/tools: the parameters of '{tool['name']}' cannot be met: {exc}"
-        ) from None
+    arguments = generated(schema, rng, f"/tools/{index}/parameters")
     return function_call_plan(tool["name"], tokens.tokenize(arguments))
 
 
