@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from emulator.app import create_app
-from emulator.testing import ServedEmulator
+from emulator.testing import InProcessEmulator, ServedEmulator
 from tests.structured_models import Report
 from tests.support import AUTH, assert_contract_error, assert_contract_response, make_config
 
@@ -77,3 +77,22 @@ def test_a_schema_that_cannot_be_met_is_a_400_naming_it(
     assert_contract_error(answer.json())
     assert answer.json()["error"]["param"] == param
     assert said in answer.json()["error"]["message"]
+
+
+def test_a_scripted_reply_that_breaks_the_schema_is_a_contract_warning(
+    responses_emulator: InProcessEmulator,
+) -> None:
+    responses_emulator.on(input_contains="city", name="city-json").reply('{"city": 12}')
+    responses_emulator.on(input_contains="fine", name="fine-json").reply('{"city": "Oslo"}')
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    text = {"format": {"type": "json_schema", "name": "c", "schema": schema}}
+    http = responses_emulator.httpx_client()
+    broken = http.post("/v1/responses", json={"model": "openai/gpt-4o", "input": "which city", "text": text})
+    assert broken.status_code == 200
+    assert broken.json()["output"][0]["content"][0]["text"] == '{"city": 12}'  # sent as written
+    warned = json.loads(broken.headers["x-emulator-contract-warnings"])
+    assert warned == [
+        "scenario 'city-json' replied with text that /text/format rejects: 12 is not of type 'string' (at /city)"
+    ]
+    fine = http.post("/v1/responses", json={"model": "openai/gpt-4o", "input": "fine", "text": text})
+    assert "x-emulator-contract-warnings" not in fine.headers

@@ -65,6 +65,23 @@ def generate(schema: Any, rng: random.Random) -> Any:
     raise Unsatisfiable(keyword, f"no value satisfies the schema's `{keyword}` at {_where(failure)}")
 
 
+def misfit(schema: Any, text: str) -> str | None:
+    """Why `text` is not JSON that `schema` accepts (None when it is, or when the schema is not
+    a JSON Schema, which is the request's own 400 elsewhere)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "it is not JSON"
+    try:
+        fast, detailed = _validators(json.dumps(schema, sort_keys=True))
+    except (jsonschema.SchemaError, TypeError, ValueError):
+        return None
+    if fast.is_valid(value):
+        return None
+    failure = next(iter(detailed.iter_errors(value)), None)
+    return None if failure is None else f"{failure.message} (at /{'/'.join(map(str, failure.absolute_path))})"
+
+
 def _where(error: jsonschema.ValidationError) -> str:
     return "/" + "/".join(str(p) for p in error.absolute_schema_path)
 

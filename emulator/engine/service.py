@@ -26,8 +26,8 @@ from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.extensions import check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
-from emulator.engine import templates, tokens
-from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios
+from emulator.engine import jsongen, templates, tokens
+from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios, Turn
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
 from emulator.engine.items import ItemPlan
@@ -143,6 +143,8 @@ class ResponsesService:
                 warnings, error=turn.http_error, route=route, scenario=turn.scenario,
                 misses=turn.misses, history=call.history,
             )  # fmt: skip
+        if turn.scenario is not None and (text_format := (request.get("text") or {}).get("format")):
+            warnings = [*warnings, *_misfits(turn, text_format)]
         plan = self.planner.plan(call, turn, context.timing)
         telemetry = plan.response["telemetry"]
         trace = (telemetry["trace_id"], telemetry["span_id"])
@@ -267,6 +269,24 @@ class ResponsesService:
         else:
             self.store.remember_unstored(response["id"])
         return rendered
+
+
+def _misfits(turn: Turn, text_format: dict[str, Any]) -> list[Failure]:
+    """A scenario's scripted text that the request's `text.format` would not accept: a contract
+    warning (the scripted reply is sent as written)."""
+    kind = text_format.get("type")
+    if kind not in ("json_schema", "json_object"):
+        return []
+    schema = text_format.get("schema", True) if kind == "json_schema" else {"type": "object"}
+    found = []
+    for plan in turn.items:
+        if plan.item.get("type") != "message":
+            continue
+        for part in plan.item.get("content", ()):
+            if part.get("type") == "output_text" and (why := jsongen.misfit(schema, part["text"])):
+                said = f"scenario '{turn.scenario}' replied with text that /text/format rejects: {why}"
+                found.append(Failure("/text/format", said))
+    return found
 
 
 def _replayed(stored: StoredResponse) -> Plan:
