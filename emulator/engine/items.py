@@ -138,7 +138,9 @@ class MessageKind(ItemKind):
     def unstarted_dropped(self, item: Item, pieces: list[list[str]], sent: list[int | None]) -> Item:
         # A text cut short loses its annotations: they may point past its end.
         item["content"] = [
-            {**p, "annotations": []} if "annotations" in p and n < len(pieces[s]) else p
+            {**p, "annotations": [], "logprobs": p.get("logprobs", [])[:n]}
+            if "annotations" in p and n < len(pieces[s])
+            else p
             for s, (p, n) in enumerate(zip(item["content"], sent, strict=True))
             if n is not None
         ]
@@ -158,13 +160,14 @@ class MessageKind(ItemKind):
             else:
                 empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
                 yield PlanEvent("response.content_part.added", {**where, "part": empty}, 0.0, index, s)
-                for piece, delay in plan.stream(s):
-                    delta = {**where, "delta": piece, "logprobs": []}
+                entries = part.get("logprobs") or []
+                for k, (piece, delay) in enumerate(plan.stream(s)):
+                    delta = {**where, "delta": piece, "logprobs": entries[k : k + 1] if entries else []}
                     yield PlanEvent("response.output_text.delta", delta, delay, index, s)
                 for n, annotation in enumerate(part["annotations"]):
                     cited = {**where, "annotation_index": n, "annotation": annotation}
                     yield PlanEvent("response.output_text.annotation.added", cited, 0.0, index, s)
-                done = {**where, "text": part["text"], "logprobs": []}
+                done = {**where, "text": part["text"], "logprobs": entries}
                 yield PlanEvent("response.output_text.done", done, 0.0, index, s)
             yield PlanEvent("response.content_part.done", {**where, "part": part}, 0.0, index, s)
 

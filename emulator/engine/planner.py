@@ -14,7 +14,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.contract.echo import TEMPLATE, echo
 from emulator.contract.errors import ApiError, bad_field
-from emulator.engine import function_calls, tokens
+from emulator.engine import function_calls, logprobs, tokens
 from emulator.engine import items as kinds
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import ItemPlan, normalise_input
@@ -66,6 +66,8 @@ class Planner:
         request, history, input_items = call.request, call.history, call.input_items
         items, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
         output = [self._complete(item, n == cut) for n, item in enumerate(items)]
+        if (alternatives := logprobs.asked(request)) is not None:
+            logprobs.attach(items, alternatives)
         status, incomplete = turn.status, None
         if truncated:
             status, incomplete = "incomplete", {"reason": "max_output_tokens"}
