@@ -355,6 +355,21 @@ def input_tokens(items: Iterable[Item]) -> int:
     return total
 
 
+def content_text(content: Any) -> str:
+    """A message's content (a string, or parts) as one text."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(p.get("text", "") for p in content or () if isinstance(p, dict))
+
+
+def last_user_message(items: list[Item]) -> str:
+    """The text of the last user message among normalised input items ("" when there is none)."""
+    for item in reversed(items):
+        if item["type"] == "message" and item.get("role") == "user":
+            return content_text(item.get("content"))
+    return ""
+
+
 def normalise_input(raw: str | list[Item] | None, ids: IdSource) -> list[Item]:
     """Input as typed items with ids: a string becomes one user message; string content becomes
     one text part (`output_text` for assistant turns, `input_text` otherwise)."""

@@ -19,7 +19,13 @@ import orjson
 from emulator.contract.errors import bad_field
 from emulator.engine import jsongen, tokens, tool_choice
 from emulator.engine.backend import Call, Turn
-from emulator.engine.items import ItemPlan, function_call_plan, reasoning_plan, text_message_plan
+from emulator.engine.items import (
+    ItemPlan,
+    function_call_plan,
+    last_user_message,
+    reasoning_plan,
+    text_message_plan,
+)
 from emulator.engine.textgen import TextGenerator
 
 # Reasoning grows with effort (README): each level thinks one more round than the one below.
@@ -46,7 +52,7 @@ class LoremBackend:
             if answered:  # the functions' results are back: an answer that uses them
                 items.append(text_message_plan(tokens.tokenize(answered)))
                 return Turn(items)
-            if called := tool_choice.calls(call.request, _last_user_text(call.input_items)):
+            if called := tool_choice.calls(call.request, last_user_message(call.input_items)):
                 offered = call.request["tools"]
                 items += [_function_call(tool, offered.index(tool), call.digest) for tool in called]
                 return Turn(items)
@@ -99,16 +105,6 @@ def _function_call(tool: dict[str, Any], index: int, digest: bytes) -> ItemPlan:
     schema = tool.get("parameters") or {"type": "object", "properties": {}}
     arguments = generated(schema, rng, f"/tools/{index}/parameters")
     return function_call_plan(tool["name"], tokens.tokenize(arguments))
-
-
-def _last_user_text(items: list[dict[str, Any]]) -> str:
-    for item in reversed(items):
-        if item.get("role") == "user":
-            content = item.get("content")
-            if isinstance(content, str):
-                return content
-            return " ".join(p.get("text", "") for p in content or () if isinstance(p, dict))
-    return ""
 
 
 def _tool_outputs(call: Call) -> str | None:

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from emulator.engine.backend import Call
+from emulator.engine.items import content_text, last_user_message
 
 Test = Callable[["RequestView"], str | None]  # None: the condition holds; else why it does not
 
@@ -28,10 +29,7 @@ class RequestView:
 
     @cached_property
     def last_user_message(self) -> str:
-        for item in reversed(self.call.input_items):
-            if item["type"] == "message" and item.get("role") == "user":
-                return content_text(item.get("content"))
-        return ""
+        return last_user_message(self.call.input_items)
 
     @cached_property
     def any_input(self) -> str:
@@ -59,12 +57,6 @@ class RequestView:
             for i in self.call.input_items
             if i["type"] == "function_call_output"
         ]
-
-
-def content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(p.get("text", "") for p in content or () if isinstance(p, dict))
 
 
 @dataclass(frozen=True)

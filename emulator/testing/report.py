@@ -7,10 +7,10 @@ from typing import Any
 
 from emulator.clock import FrozenClock
 from emulator.engine.backend import Call
-from emulator.engine.items import normalise_input
+from emulator.engine.items import content_text, normalise_input
 from emulator.engine.timing import PROFILES
 from emulator.ids import IdSource
-from emulator.scenarios.matching import RequestView, conditions, content_text
+from emulator.scenarios.matching import RequestView, conditions
 from emulator.scenarios.model import Scenario
 from emulator.state.journal import Exchange
 from emulator.state.responses import Conversation
