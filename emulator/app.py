@@ -32,6 +32,7 @@ from emulator.engine.timing import parse_timing
 from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.connections import ConnectionLimits
+from emulator.http.outbound import HttpxCaller
 from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
 from emulator.render.json import dumps
@@ -98,7 +99,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         planner=planner,
         store=store,
         clock=clock,
-        settings=Settings(parse_timing(config.timing), config.reasoning_events, config.max_delay),
+        settings=Settings(
+            parse_timing(config.timing),
+            config.reasoning_events,
+            config.max_delay,
+            HttpxCaller() if config.allow_live_http else None,
+        ),
         backend=default,
         scenarios=scenarios,
     )

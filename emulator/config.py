@@ -63,6 +63,10 @@ class Config:
         None, "take a bare model name (`gpt-4o`) as `<provider>/gpt-4o`, with a contract warning",
         metavar="PROVIDER", shown_default="none (400)",
     )  # fmt: skip
+    allow_live_http: bool = setting(
+        False, "let `orq:http` tools really call the hosts their `network.allowlist` names "
+        "(otherwise results are generated)", shown_default="no network calls",
+    )  # fmt: skip
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
     # Limits (README, Limits): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")

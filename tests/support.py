@@ -42,7 +42,9 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
        requires the schema object and users expect their schema back; the emulator echoes it.
     2. It knows only function tools, while orq's tools include `orq:*` and `mcp`; the emulator
        echoes the tools that were sent.
-    3. It knows no orq platform tool result items (`orq:*` output items, contract section 3.2).
+    3. It knows no server-side tool items: orq's platform tool results (`orq:*`, contract section
+       3.2), MCP's `mcp_list_tools` / `mcp_call` and `web_search_call` (OpenAI's models check
+       those, in `as_openai_sees_it`'s callers).
     Everything else in the body must validate unchanged.
     """
     seen = dict(body)
@@ -50,8 +52,13 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
     if text_format["type"] == "json_schema":
         seen["text"] = {**body["text"], "format": {**text_format, "schema": None}}
     seen["tools"] = [t for t in body["tools"] if t["type"] == "function"]
-    seen["output"] = [i for i in body["output"] if not is_platform_item(i)]
+    seen["output"] = [i for i in body["output"] if not is_server_tool_item(i)]
     return seen
+
+
+def is_server_tool_item(item: dict[str, Any]) -> bool:
+    """Items of tools the server runs: the OpenResponses spec has no model for any of them."""
+    return is_platform_item(item) or item["type"] in ("mcp_list_tools", "mcp_call", "web_search_call")
 
 
 def is_platform_item(item: dict[str, Any]) -> bool:
@@ -120,13 +127,15 @@ def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
 
 def assert_contract_event(event: dict[str, Any]) -> None:
     """One stream event is valid against schemas/, the orq SDK's event union, OpenAI's (where the
-    type is OpenAI's) and openresponses-types (where the type exists there)."""
+    type is OpenAI's) and openresponses-types (where the type and its item exist there)."""
     schemas.validator(schemas.STREAM_EVENT).validate(event)
     ORQ_EVENT.validate_python(as_orq_sees_it(event))
     if "item" in event and is_platform_item(event["item"]):
         return  # orq's own item: no OpenAI or OpenResponses model to hold it
     if event["type"] in OPENAI_EVENTS:
         OPENAI_EVENTS[event["type"]].model_validate(as_openai_sees_it(event))
+    if "item" in event and is_server_tool_item(event["item"]):
+        return  # MCP and web search items: OpenAI's models hold them, OpenResponses' do not
     model = OPENRESPONSES_EVENTS.get(event["type"])
     if model is not None:
         seen = (

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.engine.tool_choice import calls
+from emulator.engine.platform_tools import about
+from emulator.engine.tool_choice import chosen
 from emulator.testing import ServedEmulator
 from tests.support import make_config
 
@@ -27,7 +28,7 @@ QUESTION = "What's the weather like in San Francisco?"
 
 
 def names(request: dict[str, Any], text: str = QUESTION) -> list[str]:
-    return [t["name"] for t in calls({"tools": TOOLS, **request}, text)]
+    return [t["name"] for t in chosen({"tools": TOOLS, **request}, text, about)]
 
 
 @pytest.mark.parametrize(

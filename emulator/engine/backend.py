@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from emulator.contract.errors import ApiError
 from emulator.engine.items import ItemPlan
+from emulator.engine.live_http import LiveHttp
 from emulator.engine.timing import Timing
 from emulator.state.journal import Miss
 from emulator.state.responses import Conversation
@@ -36,6 +37,7 @@ class Call:
     timing: Timing  # the server's pacing, which a backend's turn may replace
     response_id: str = ""  # the id the answer will have
     created_at: int = 0
+    live_http: LiveHttp | None = None  # makes orq:http's real calls, when the server allows them
 
 
 @dataclass(slots=True)

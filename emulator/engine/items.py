@@ -2,7 +2,8 @@
 
 An output item streams one text per part, its "streams", in this order: a message, each content
 part (`output_text` or `refusal`); a function call, its arguments; a reasoning item, each `content`
-text, then each `summary` text. Platform tool items (`orq:*`) stream nothing. A kind says how its
+text, then each `summary` text; an MCP call, its arguments. Platform tool items (`orq:*`), MCP
+tool listings and web searches stream nothing but their progress events. A kind says how its
 item is announced and streamed, which of its streams cost output tokens, how it reads when a stream
 is cut short, and the prefix of its id. Adding a kind of item is adding a class here.
 """
@@ -262,6 +263,53 @@ class PlatformToolKind(ItemKind):
     mints_call_id = True
 
 
+class McpListToolsKind(ItemKind):
+    """The tools an MCP server offers, listed before the first call of them (OpenAI's shape)."""
+
+    id_prefix = "mcpl"
+
+    def announced(self, item: Item) -> Item:
+        return {**item, "tools": []}
+
+    def stream_events(self, plan: ItemPlan, index: int, reasoning: tuple[str, str]) -> Iterator[PlanEvent]:
+        at = {"item_id": plan.item["id"], "output_index": index}
+        yield PlanEvent("response.mcp_list_tools.in_progress", at, 0.0, index)
+        yield PlanEvent("response.mcp_list_tools.completed", at, 0.0, index)
+
+
+class McpCallKind(FunctionCallKind):
+    """A call of an MCP server's tool, run inside the turn: its arguments stream as a function's
+    do, and the item is done with the server's output."""
+
+    id_prefix = "mcp"
+    mints_call_id = False
+    awaits_client = False
+
+    def announced(self, item: Item) -> Item:
+        return {**item, "status": "in_progress", "arguments": "", "output": None}
+
+    def stream_events(self, plan: ItemPlan, index: int, reasoning: tuple[str, str]) -> Iterator[PlanEvent]:
+        item = plan.item
+        at = {"item_id": item["id"], "output_index": index}
+        yield PlanEvent("response.mcp_call.in_progress", at, 0.0, index)
+        for piece, delay in plan.stream(0):
+            yield PlanEvent("response.mcp_call_arguments.delta", {**at, "delta": piece}, delay, index, 0)
+        done = {**at, "arguments": item["arguments"]}
+        yield PlanEvent("response.mcp_call_arguments.done", done, 0.0, index, 0)
+        yield PlanEvent("response.mcp_call.completed", at, 0.0, index)
+
+
+class WebSearchCallKind(ItemKind):
+    """OpenAI's hosted web search (`web_search`, `web_search_preview`): announced, searching, done."""
+
+    id_prefix = "ws"
+
+    def stream_events(self, plan: ItemPlan, index: int, reasoning: tuple[str, str]) -> Iterator[PlanEvent]:
+        at = {"item_id": plan.item["id"], "output_index": index}
+        for step in ("in_progress", "searching", "completed"):
+            yield PlanEvent(f"response.web_search_call.{step}", at, 0.0, index)
+
+
 class FunctionCallOutputKind(ItemKind):
     id_prefix = "fco"
 
@@ -274,6 +322,9 @@ KINDS: dict[str, ItemKind] = {
     "function_call": FunctionCallKind(),
     "reasoning": ReasoningKind(),
     "function_call_output": FunctionCallOutputKind(),
+    "mcp_list_tools": McpListToolsKind(),
+    "mcp_call": McpCallKind(),
+    "web_search_call": WebSearchCallKind(),
 }
 PLATFORM_TOOL = PlatformToolKind()
 OTHER = ItemKind()
@@ -345,6 +396,21 @@ def platform_tool_plan(tool: str, arguments: str | None, result: Any, delay_befo
         item["arguments"] = arguments
     item["result"] = result
     return ItemPlan(item, [], delay_before=delay_before)
+
+
+def mcp_plans(label: str, listed: list[Item], name: str, arguments: list[str], output: str) -> list[ItemPlan]:
+    """An MCP server's tools listed, then one of them called with `arguments` (its tokens)."""
+    listing = {"type": "mcp_list_tools", "id": None, "server_label": label, "tools": listed}
+    call = {"type": "mcp_call", "id": None, "server_label": label, "name": name,
+            "arguments": "".join(arguments), "output": output, "error": None,
+            "status": "completed"}  # fmt: skip
+    return [ItemPlan(listing), ItemPlan(call, [arguments])]
+
+
+def web_search_plan(query: str, urls: list[str]) -> ItemPlan:
+    """A web search for `query` that found `urls`."""
+    action = {"type": "search", "query": query, "sources": [{"type": "url", "url": u} for u in urls]}
+    return ItemPlan({"type": "web_search_call", "id": None, "status": "completed", "action": action})
 
 
 def input_tokens(items: Iterable[Item]) -> int:

@@ -21,6 +21,7 @@ import functools
 import json
 import math
 import random
+import threading
 import uuid
 from typing import Any
 
@@ -95,6 +96,9 @@ def _validators(schema_json: str) -> tuple[Any, jsonschema.Draft202012Validator]
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
     return fast, jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+_FAKER_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -317,9 +321,10 @@ class _Generation:
         key = name.lower()
         for words, make in _BY_NAME:
             if any(w in key for w in words):
-                fake = _faker()
-                fake.seed_instance(self.rng.getrandbits(32))
-                return str(make(fake))
+                with _FAKER_LOCK:  # one Faker; a turn making a live call runs in a thread
+                    fake = _faker()
+                    fake.seed_instance(self.rng.getrandbits(32))
+                    return str(make(fake))
         return self._word()
 
     def _word(self) -> str:

@@ -3,7 +3,10 @@
 A request that asks for reasoning (`reasoning.effort` other than none) first gets a reasoning
 item, with a summary (its first sentence) when `reasoning.summary` is set. A request for
 structured output (`text.format` `json_schema` or `json_object`) gets JSON that its schema
-accepts (emulator.engine.jsongen), streamed in deltas like any text.
+accepts (emulator.engine.jsongen), streamed in deltas like any text. Offered tools are used by
+the rule of emulator.engine.tool_choice: server-side tools (emulator.engine.platform_tools) run
+first, each leaving its items, then the turn either calls the chosen functions (and waits for
+their results) or answers with what the tools found, citing the pages they read.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import jsonschema
 import orjson
 
 from emulator.contract.errors import bad_field
-from emulator.engine import jsongen, tokens, tool_choice
+from emulator.engine import jsongen, platform_tools, tokens, tool_choice
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import (
     ItemPlan,
     function_call_plan,
     last_user_message,
+    message_plan,
     reasoning_plan,
     text_message_plan,
 )
@@ -47,19 +51,32 @@ class LoremBackend:
             if asked.get("summary"):
                 summary = thought[: thought.index(".") + 1] if "." in thought else thought
             items.append(reasoning_plan(thought, summary))
-        if call.request.get("tools"):
+        said: list[platform_tools.Said] = []
+        if offered := call.request.get("tools"):
             answered = _tool_outputs(call)
             if answered:  # the functions' results are back: an answer that uses them
                 items.append(text_message_plan(tokens.tokenize(answered)))
                 return Turn(items)
-            if called := tool_choice.calls(call.request, last_user_message(call.input_items)):
-                offered = call.request["tools"]
-                items += [_function_call(tool, offered.index(tool), call.digest) for tool in called]
-                return Turn(items)
+            question = last_user_message(call.input_items)
+            used = tool_choice.chosen(call.request, question, platform_tools.about)
+            functions = []
+            for tool in used:  # server-side tools run inside the turn, before any function call
+                index = _index(offered, tool)
+                if tool_choice.is_function(tool):
+                    functions.append(_function_call(tool, index, call.digest))
+                else:
+                    ran, what = platform_tools.run(tool, index, call, question)
+                    items += ran
+                    said.append(what)
+            if functions:
+                return Turn(items + functions)
         text_format = (call.request.get("text") or {}).get("format") or {}
         kind = text_format.get("type")
         if kind in ("json_schema", "json_object"):
             items.append(text_message_plan(tokens.tokenize(structured(text_format, call.digest))))
+        elif said:
+            text, citations = platform_tools.answer(said)
+            items.append(message_plan([("output_text", tokens.tokenize(text), citations)]))
         else:
             items.append(text_message_plan(self.text.reply(call.digest)))
         return Turn(items)
@@ -105,6 +122,11 @@ def _function_call(tool: dict[str, Any], index: int, digest: bytes) -> ItemPlan:
     schema = tool.get("parameters") or {"type": "object", "properties": {}}
     arguments = generated(schema, rng, f"/tools/{index}/parameters")
     return function_call_plan(tool["name"], tokens.tokenize(arguments))
+
+
+def _index(offered: list[dict[str, Any]], tool: dict[str, Any]) -> int:
+    """The tool's place in `tools` (by identity: two tools may be equal)."""
+    return next(n for n, t in enumerate(offered) if t is tool)
 
 
 def _tool_outputs(call: Call) -> str | None:

@@ -31,6 +31,7 @@ from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios, Turn
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
 from emulator.engine.items import ItemPlan
+from emulator.engine.live_http import LiveHttp
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import request_digest
@@ -102,6 +103,7 @@ class Settings:
     timing: Timing  # the server's pacing
     reasoning_events: str = "orq"  # the server's reasoning event names
     max_delay: float = 60.0  # the longest wait (seconds) a request's own timing may ask for
+    live_http: LiveHttp | None = None  # orq:http's real calls (serve --allow-live-http)
 
 
 @dataclass(slots=True)
@@ -137,7 +139,12 @@ class ResponsesService:
             if route.model != request["model"]:
                 request = {**request, "model": route.model}
         call = self.planner.call(request, context.headers, self.settings.timing)
-        turn = (self.scenarios.backend if active else self.backend).turn(call)
+        backend = self.scenarios.backend if active else self.backend
+        if self.settings.live_http is not None and _calls_out(request):
+            call.live_http = self.settings.live_http  # a real call blocks: off the event loop
+            turn = await asyncio.to_thread(backend.turn, call)
+        else:
+            turn = backend.turn(call)
         if turn.http_error is not None:
             return Answer(
                 warnings, error=turn.http_error, route=route, scenario=turn.scenario,
@@ -297,3 +304,11 @@ def _replayed(stored: StoredResponse) -> Plan:
     pieces = stored.pieces or [[tokens.tokenize(text) for text in item_texts(item)] for item in output]
     items = [ItemPlan(item, item_pieces) for item, item_pieces in zip(output, pieces, strict=True)]
     return Plan(response, items, stored.conversation, chunked=stored.pieces is not None)
+
+
+def _calls_out(request: dict[str, Any]) -> bool:
+    """Whether the request offers an `orq:http` tool its network policy lets call out."""
+    return any(
+        t.get("type") == "orq:http" and (t.get("network") or {}).get("mode") == "allowlist"
+        for t in request.get("tools") or ()
+    )

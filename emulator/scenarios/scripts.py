@@ -22,8 +22,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from emulator.contract import schemas
 from emulator.contract.echo import redact_variables
 from emulator.contract.errors import ApiError, code_for, response_error
-from emulator.engine import jsongen, tokens
-from emulator.engine.backend import Turn
+from emulator.engine import jsongen, platform_tools, tokens
+from emulator.engine.backend import Call, Turn
 from emulator.engine.items import (
     ItemPlan,
     function_call_plan,
@@ -212,8 +212,8 @@ class TurnScript:
             return lambda context: Reasoning(
                 content(context) if content else None, summary(context) if summary else None
             )
-        result = ToolResult(element["tool_result"])
-        return lambda context: result
+        spec = element["tool_result"]
+        return lambda context: ToolResult(spec, context.view.call)
 
     @staticmethod
     def _arguments(call: dict[str, Any], context: Context, at: str) -> str:
@@ -307,10 +307,16 @@ class Reasoning:
 @dataclass(frozen=True, slots=True)
 class ToolResult:
     spec: dict[str, Any]  # {tool, arguments?, result?}, as the scenario wrote it
+    call: Call  # the request answered: a tool without a scripted result runs for it
 
     def plan(self, delay: float) -> ItemPlan:
-        arguments = json.dumps(self.spec["arguments"]) if "arguments" in self.spec else None
-        return platform_tool_plan(self.spec["tool"], arguments, self.spec.get("result", {}), delay)
+        spec = self.spec
+        if "result" not in spec:
+            plan = platform_tools.scripted(spec["tool"], spec.get("arguments"), self.call)
+            plan.delay_before = delay
+            return plan
+        arguments = json.dumps(spec["arguments"]) if "arguments" in spec else None
+        return platform_tool_plan(spec["tool"], arguments, spec["result"], delay)
 
 
 Piece = MessagePart | FunctionCall | Reasoning | ToolResult
