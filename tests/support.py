@@ -41,7 +41,7 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
     1. It types an echoed json_schema format's `schema` as always null, while the OpenAI SDK
        requires the schema object and users expect their schema back; the emulator echoes it.
     2. It knows only function tools, while orq's tools include `orq:*` and `mcp`; the emulator
-       echoes the tools that were sent.
+       echoes the tools that were sent (and an `allowed_tools` choice naming them).
     3. It knows no server-side tool items: orq's platform tool results (`orq:*`, contract section
        3.2), MCP's `mcp_list_tools` / `mcp_call` and `web_search_call` (OpenAI's models check
        those, in `as_openai_sees_it`'s callers).
@@ -52,6 +52,9 @@ def as_openresponses_sees_it(body: dict[str, Any]) -> dict[str, Any]:
     if text_format["type"] == "json_schema":
         seen["text"] = {**body["text"], "format": {**text_format, "schema": None}}
     seen["tools"] = [t for t in body["tools"] if t["type"] == "function"]
+    choice = body["tool_choice"]
+    if isinstance(choice, dict) and choice["type"] == "allowed_tools":
+        seen["tool_choice"] = {**choice, "tools": [t for t in choice["tools"] if t["type"] == "function"]}
     seen["output"] = [i for i in body["output"] if not is_server_tool_item(i)]
     return seen
 
@@ -112,7 +115,7 @@ def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
     closed lists only with strict validation; orq's SDK takes them):
     1. a stream the client left is stored `incomplete`, reason `client_disconnected`;
     2. a turn that ends calling a function is `requires_action` (contract decision 4);
-    3. orq's platform tool result items (`orq:*`)."""
+    3. orq's platform tool result items (`orq:*`), and the echo of orq's platform tools."""
     response = event.get("response")
     if not response:
         return event
@@ -122,7 +125,15 @@ def as_openai_sees_it(event: dict[str, Any]) -> dict[str, Any]:
         response = {**response, "status": "completed"}
     if any(is_platform_item(i) for i in response["output"]):
         response = {**response, "output": [i for i in response["output"] if not is_platform_item(i)]}
+    if any(is_orq_tool(t) for t in response["tools"]):
+        response = {**response, "tools": [t for t in response["tools"] if not is_orq_tool(t)]}
     return {**event, "response": response}
+
+
+def is_orq_tool(tool: dict[str, Any]) -> bool:
+    """orq's own tool forms: platform tools, and an MCP server named by `key` (OpenAI's needs a
+    `server_label`)."""
+    return bool(tool["type"].startswith("orq:") or (tool["type"] == "mcp" and "server_label" not in tool))
 
 
 def assert_contract_event(event: dict[str, Any]) -> None:
