@@ -59,6 +59,12 @@ EXPECTED = {
     "34-tool-result-type.yaml": (5, "/scenarios/0/reply/output/0/tool_result/tool must match"),
     "35-empty-turn.yaml": (3, "a turn needs an output, an http_error, or status: failed"),
     "36-negative-delay.yaml": (5, "/scenarios/0/reply/output/0/delay_ms must be at least 0"),
+    "37-unsatisfiable-schema.yaml": (
+        6,
+        "no value satisfies the schema's `maximum` at /properties/n/maximum (keyword `maximum`)",
+    ),
+    "38-not-a-schema.yaml": (7, "not a valid JSON Schema: 'moment' is not valid"),
+    "39-pattern-and-length.yaml": (7, "no value satisfies the schema's `maxLength`"),
 }
 
 

@@ -96,3 +96,26 @@ def test_a_scripted_reply_that_breaks_the_schema_is_a_contract_warning(
     ]
     fine = http.post("/v1/responses", json={"model": "openai/gpt-4o", "input": "fine", "text": text})
     assert "x-emulator-contract-warnings" not in fine.headers
+
+
+ZIP = {"type": "object", "properties": {"zip": {"type": "string", "pattern": "^[0-9]{5}$"},
+       "floors": {"type": "integer", "minimum": 2, "maximum": 9}}, "required": ["zip", "floors"],
+       "additionalProperties": False}  # fmt: skip
+
+
+def test_a_scenario_file_may_carry_its_own_schema(responses_emulator: InProcessEmulator) -> None:
+    """`from_schema` and `function_call.generate` take a schema written in the file."""
+    responses_emulator.load({"scenarios": [
+        {"name": "own-text", "match": {"last_user_message": "text"}, "reply": {"output": [{"text": {"from_schema": ZIP}}]}},
+        {"name": "own-call", "match": {"last_user_message": "call"},
+         "reply": {"output": [{"function_call": {"name": "building", "generate": ZIP}}]}},
+    ]})  # fmt: skip
+    http = responses_emulator.httpx_client()
+    text = http.post("/v1/responses", json={"model": "openai/gpt-4o", "input": "text"}).json()
+    call = http.post("/v1/responses", json={"model": "openai/gpt-4o", "input": "call"}).json()
+    for value in (
+        json.loads(text["output"][0]["content"][0]["text"]),
+        json.loads(call["output"][0]["arguments"]),
+    ):
+        assert set(value) == {"zip", "floors"}
+        assert len(value["zip"]) == 5 and value["zip"].isdigit() and 2 <= value["floors"] <= 9

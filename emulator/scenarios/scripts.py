@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+import jsonschema
 from faker import Faker
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -119,12 +120,29 @@ def text_source(spec: Any, at: str) -> TextSource:
         text = json.dumps(spec["json"])
         return lambda context: text
 
+    if spec["from_schema"] is not True:
+        own = checked_schema(spec["from_schema"], f"{at}/from_schema")
+        return lambda context: json.dumps(jsongen.generate(own, context.rng(at)))
+
     def from_schema(context: Context) -> str:
         text_format = (context.view.request.get("text") or {}).get("format") or {}
         schema = text_format.get("schema") if text_format.get("type") == "json_schema" else {"type": "object"}
         return json.dumps(jsongen.generate(schema or {"type": "object"}, context.rng(at)))
 
     return from_schema
+
+
+def checked_schema(schema: dict[str, Any], at: str) -> dict[str, Any]:
+    """A JSON Schema written in a scenario file, once it is known to be one that values can meet;
+    ScriptProblem at its exact place otherwise."""
+    try:
+        jsongen.generate(schema, random.Random(0))
+    except jsonschema.SchemaError as exc:
+        where = at + "".join(f"/{p}" for p in exc.absolute_path)
+        raise ScriptProblem(where, f"not a valid JSON Schema: {exc.message}") from None
+    except jsongen.Unsatisfiable as exc:
+        raise ScriptProblem(at, f"{exc} (keyword `{exc.keyword}`)", "loosen that keyword") from None
+    return schema
 
 
 def _render(template: jinja2.Template, context: Context, at: str) -> str:
@@ -199,7 +217,9 @@ class TurnScript:
                 )  # fmt: skip
             if call.get("generate") and "arguments" in call:
                 raise ScriptProblem(f"{at}/function_call", "give arguments or generate: true, not both")
-            if call.get("generate") and tools is None:
+            if isinstance(call.get("generate"), dict):
+                checked_schema(call["generate"], f"{at}/function_call/generate")
+            elif call.get("generate") and tools is None:
                 raise ScriptProblem(
                     f"{at}/function_call/generate", "generated arguments need the tool's schema",
                     f"add match.tools: [{name}] so the request offers it",
@@ -217,6 +237,8 @@ class TurnScript:
 
     @staticmethod
     def _arguments(call: dict[str, Any], context: Context, at: str) -> str:
+        if isinstance(call.get("generate"), dict):
+            return json.dumps(jsongen.generate(call["generate"], context.rng(at)))
         if call.get("generate"):
             offered: dict[str, Any] = next(
                 (t for t in context.view.request.get("tools", []) if t.get("name") == call["name"]), {}
