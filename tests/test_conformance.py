@@ -1,14 +1,15 @@
 """The conformance matrix: every real client x operation x mode, held to the same expectations.
 
-Python clients (orq-ai-sdk, openai) run in this process; the Node clients (@orq-ai/node, openai,
-and the Vercel AI SDK) run tests/node/conformance.mjs, one process per client, against the same
-live emulator. Each cell turns what its client saw into one observation shape, so a single set of
+Python clients (orq-ai-sdk, openai, the OpenAI Agents SDK, LangChain's ChatOpenAI on the
+Responses API) run in this process; the Node clients (@orq-ai/node, openai, and the Vercel AI SDK)
+run tests/node/conformance.mjs, one process per client, against the same live emulator. Each cell turns what its client saw into one observation shape, so a single set of
 expectations covers all of them. The Node packages are pinned in tests/node/package-lock.json;
 `npm ci --prefix tests/node` installs them (.ci/run does, and fails without Node).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -19,9 +20,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai
 import pytest
+from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
+from agents.exceptions import AgentsException
+from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_openai import ChatOpenAI
 from orq_ai_sdk import Orq
+from pydantic import BaseModel, Field
 
 from emulator.app import create_app
 from emulator.testing import EmulatorServer, ServedEmulator
@@ -41,11 +48,32 @@ TOOLS = [
     }
 ]
 
-PYTHON_CLIENTS = ("orq-py", "openai-py")
+# The structured operation's schema, written out (tests/node/conformance.mjs has it too); the
+# pydantic clients send City, whose strict schema is this one.
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "population": {"type": "integer", "minimum": 0},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["city", "population", "tags"],
+    "additionalProperties": False,
+}
+
+
+class City(BaseModel):
+    city: str
+    population: int = Field(ge=0)
+    tags: list[str]
+
+
+PYTHON_CLIENTS = ("orq-py", "openai-py", "agents-py", "langchain-py")
 NODE_CLIENTS = ("orq-node", "openai-node", "ai-sdk")
-OPERATIONS = ("text", "retrieve", "http_error", "failed", "tool_loop")
+OPERATIONS = ("text", "retrieve", "http_error", "failed", "tool_loop", "structured")
 MODES = ("json", "stream")
-NOT_OFFERED = {("ai-sdk", "retrieve")}  # the AI SDK has no way to fetch a stored response
+# No way to fetch a stored response: the AI SDK, the Agents SDK and LangChain
+NOT_OFFERED = {("ai-sdk", "retrieve"), ("agents-py", "retrieve"), ("langchain-py", "retrieve")}
 CELLS = [
     (client, operation, mode)
     for client in PYTHON_CLIENTS + NODE_CLIENTS
@@ -94,7 +122,7 @@ def observe(emulator: ServedEmulator) -> Callable[[str, str, str], Observation]:
                     pytest.fail(why)
                 pytest.skip(why)
             return node_results(client)[f"{operation}/{mode}"]
-        driver = OrqDriver(emulator) if client == "orq-py" else OpenAIDriver(emulator)
+        driver = DRIVERS[client](emulator)
         try:
             return getattr(driver, operation)(mode)
         except Exception as exc:
@@ -123,6 +151,8 @@ def test_cell(
         case "tool_loop":
             assert seen["call"] == {"name": "get_weather", "arguments": {"city": "Paris"}}
             assert seen["text"] == "It is 18C in Paris."
+        case "structured":  # no scenario: the default backend's JSON, which the schema accepts
+            jsonschema.validate(seen["object"], CITY_SCHEMA)
 
 
 def test_every_request_of_every_client_met_the_contract(
@@ -205,6 +235,16 @@ class OpenAIDriver(Driver):
             got = list(self.client.responses.retrieve(created.id, stream=True))[-1].response
         return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
 
+    def structured(self, mode: str) -> Observation:
+        asked = {"model": MODEL, "input": "structured [openai-py]", "text_format": City}
+        if mode == "json":
+            parsed = self.client.responses.parse(**asked).output_parsed
+        else:
+            with self.client.responses.stream(**asked) as stream:
+                parsed = stream.get_final_response().output_parsed
+        assert isinstance(parsed, City)
+        return {"object": parsed.model_dump()}
+
     def tool_loop(self, mode: str) -> Observation:
         first = self.create(mode, input="weather in Paris? [openai-py]", tools=TOOLS)
         call = next(item for item in first.output if item.type == "function_call")
@@ -241,6 +281,13 @@ class OrqDriver(Driver):
         got = self.client.responses.get(response_id=created.id)
         return {"id": got.id, "created_id": created.id, "text": text_of(got.output)}
 
+    def structured(self, mode: str) -> Observation:
+        text_format = {
+            "format": {"type": "json_schema", "name": "city", "schema": CITY_SCHEMA, "strict": True}
+        }
+        response = self.create(mode, input="structured [orq-py]", text=text_format)
+        return {"object": json.loads(text_of(response.output))}
+
     def tool_loop(self, mode: str) -> Observation:
         asked: list[Any] = [{"role": "user", "content": "weather in Paris? [orq-py]"}]
         first = self.create(mode, input=asked, tools=TOOLS)
@@ -251,6 +298,138 @@ class OrqDriver(Driver):
             "call": {"name": call["name"], "arguments": json.loads(call["arguments"])},
             "text": text_of(second.output),
         }
+
+
+set_tracing_disabled(True)  # the Agents SDK would export traces to OpenAI
+
+
+@function_tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return "18C"
+
+
+class AgentsDriver:
+    """The OpenAI Agents SDK: `Runner.run` (json) and `Runner.run_streamed` (stream)."""
+
+    tag = "agents-py"
+
+    def __init__(self, emulator: ServedEmulator) -> None:
+        self.emulator = emulator
+
+    def run(self, mode: str, question: str, **agent: Any) -> Any:
+        async def running() -> Any:
+            model = OpenAIResponsesModel(model=MODEL, openai_client=self.emulator.async_openai_client())
+            runner = Agent(name="conformance", model=model, **agent)
+            if mode == "json":
+                return await Runner.run(runner, question)
+            streamed = Runner.run_streamed(runner, question)
+            async for _ in streamed.stream_events():
+                pass
+            return streamed
+
+        return asyncio.run(running())
+
+    def text(self, mode: str) -> Observation:
+        result = self.run(mode, f"hello [{self.tag}]")
+        # The SDK has no status to show: it raises at any terminal status but completed (failed).
+        return {
+            "id": result.raw_responses[-1].response_id,
+            "status": "completed",
+            "text": result.final_output,
+        }
+
+    def http_error(self, mode: str) -> Observation:
+        self.run(mode, f"overloaded [{self.tag}]")
+        return {"thrown": None}
+
+    def failed(self, mode: str) -> Observation:
+        try:
+            result = self.run(mode, f"crash [{self.tag}]")
+        except (openai.APIError, AgentsException) as exc:  # each SDK raises at a failed response
+            return {"status": "failed", "error": str(exc), "via": "thrown"}
+        return {"status": "completed", "error": None, "text": result.final_output}
+
+    def tool_loop(self, mode: str) -> Observation:
+        result = self.run(mode, f"weather in Paris? [{self.tag}]", tools=[get_weather])
+        call = next(i.raw_item for i in result.new_items if type(i).__name__ == "ToolCallItem")
+        return {
+            "call": {"name": call.name, "arguments": json.loads(call.arguments)},
+            "text": result.final_output,
+        }
+
+    def structured(self, mode: str) -> Observation:
+        final = self.run(mode, f"structured [{self.tag}]", output_type=City).final_output
+        assert isinstance(final, City)
+        return {"object": final.model_dump()}
+
+
+def lc_get_weather(city: str) -> str:
+    """The weather in a city."""
+    return "18C"
+
+
+class LangChainDriver:
+    """LangChain's ChatOpenAI on the Responses API: `invoke` (json) and `stream`."""
+
+    tag = "langchain-py"
+
+    def __init__(self, emulator: ServedEmulator) -> None:
+        self.llm = ChatOpenAI(
+            model=MODEL, base_url=emulator.openai_base_url, api_key=emulator.api_key,
+            use_responses_api=True, max_retries=0,
+        )  # fmt: skip
+
+    @staticmethod
+    def ask(runnable: Any, mode: str, prompt: Any) -> Any:
+        if mode == "json":
+            return runnable.invoke(prompt)
+        chunks = list(runnable.stream(prompt))
+        whole = chunks[0]
+        for chunk in chunks[1:]:
+            whole = whole + chunk
+        return whole
+
+    def text(self, mode: str) -> Observation:
+        message = self.ask(self.llm, mode, f"hello [{self.tag}]")
+        return {"id": message.id, "status": message.response_metadata["status"], "text": message.text}
+
+    def http_error(self, mode: str) -> Observation:
+        self.ask(self.llm, mode, f"overloaded [{self.tag}]")
+        return {"thrown": None}
+
+    def failed(self, mode: str) -> Observation:
+        try:
+            message = self.ask(self.llm, mode, f"crash [{self.tag}]")
+        except (openai.APIError, ValueError) as exc:  # a failed response raises, as LangChain does
+            return {"status": "failed", "error": str(exc), "via": "thrown"}
+        return {"status": message.response_metadata.get("status"), "error": None}
+
+    def tool_loop(self, mode: str) -> Observation:
+        """The round trip through LangChain's own messages: the AI message's tool call, a
+        ToolMessage with the result, and the whole conversation sent again."""
+        bound = self.llm.bind_tools([{"type": "function", **TOOLS[0]}])
+        asked = HumanMessage(f"weather in Paris? [{self.tag}]")
+        first = self.ask(bound, mode, [asked])
+        (call,) = first.tool_calls
+        result = ToolMessage(content="18C", tool_call_id=call["id"])
+        second = self.ask(bound, mode, [asked, first, result])
+        return {"call": {"name": call["name"], "arguments": call["args"]}, "text": second.text}
+
+    def structured(self, mode: str) -> Observation:
+        runnable = self.llm.with_structured_output(City)
+        asked = f"structured [{self.tag}]"
+        final = runnable.invoke(asked) if mode == "json" else list(runnable.stream(asked))[-1]
+        assert isinstance(final, City)
+        return {"object": final.model_dump()}
+
+
+DRIVERS: dict[str, Callable[[ServedEmulator], Any]] = {
+    "orq-py": OrqDriver,
+    "openai-py": OpenAIDriver,
+    "agents-py": AgentsDriver,
+    "langchain-py": LangChainDriver,
+}
 
 
 def test_without_node_the_node_cells_skip_saying_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -9,10 +9,22 @@
 import { Orq } from "@orq-ai/node";
 import OpenAI from "openai";
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, streamText, stepCountIs, tool, jsonSchema } from "ai";
+import { generateText, streamText, stepCountIs, tool, jsonSchema, Output } from "ai";
 
 const [client, baseUrl, apiKey] = process.argv.slice(2);
 const MODEL = "openai/gpt-4o";
+// The structured operation's schema, as tests/test_conformance.py's CITY_SCHEMA says it.
+const CITY = {
+  type: "object",
+  properties: {
+    city: { type: "string" },
+    population: { type: "integer", minimum: 0 },
+    tags: { type: "array", items: { type: "string" } },
+  },
+  required: ["city", "population", "tags"],
+  additionalProperties: false,
+};
+const CITY_FORMAT = { format: { type: "json_schema", name: "city", schema: CITY, strict: true } };
 const TOOLS = [
   {
     type: "function",
@@ -104,6 +116,12 @@ function openaiDriver() {
       );
       return { call: { name: call.name, arguments: JSON.parse(call.arguments) }, text: second.output_text };
     },
+    async structured(mode) {
+      const body = { model: MODEL, input: "structured [openai-node]", text: CITY_FORMAT };
+      if (mode === "json") return { object: (await openai.responses.parse(body)).output_parsed };
+      // The stream parses only zod formats (zodTextFormat); a plain JSON Schema is read as text.
+      return { object: JSON.parse((await openai.responses.stream(body).finalResponse()).output_text) };
+    },
   };
 }
 
@@ -153,6 +171,10 @@ function orqDriver() {
       const second = await create({ model: MODEL, input, tools: TOOLS }, mode);
       return { call: { name: call.name, arguments: JSON.parse(call.arguments) }, text: textOf(second.output) };
     },
+    async structured(mode) {
+      const r = await create({ model: MODEL, input: "structured [orq-node]", text: CITY_FORMAT }, mode);
+      return { object: JSON.parse(textOf(r.output)) };
+    },
   };
 }
 
@@ -164,7 +186,7 @@ function aiSdkDriver() {
   async function run(options, mode) {
     if (mode === "json") {
       const r = await generateText({ model, maxRetries: 0, ...options });
-      return { text: r.text, finishReason: r.finishReason, steps: r.steps, id: r.response.id };
+      return { text: r.text, finishReason: r.finishReason, steps: r.steps, id: r.response.id, output: options.output && r.output };
     }
     const errors = [];
     const r = streamText({ model, maxRetries: 0, onError: ({ error }) => errors.push(error), ...options });
@@ -179,6 +201,7 @@ function aiSdkDriver() {
       steps: await r.steps,
       id: (await r.response).id,
       parts: parts.length,
+      output: options.output && (await r.output),
     };
   }
 
@@ -225,6 +248,10 @@ function aiSdkDriver() {
       // The name as the SDK read it from the response, not the one this driver offered.
       const called = r.steps.flatMap((step) => step.toolCalls)[0];
       return { call: called ? { name: called.toolName, arguments: calls[0] ?? null } : null, text: r.text };
+    },
+    async structured(mode) {
+      const r = await run({ prompt: "structured [ai-sdk]", output: Output.object({ schema: jsonSchema(CITY) }) }, mode);
+      return { object: r.output };
     },
   };
 }
