@@ -6,9 +6,10 @@ place in `tools`) and plausible: `orq:current_date` reads the emulator's clock, 
 scrapes find pages with titles and URLs, which the answer cites (`url_citation` annotations).
 `orq:http` really calls an allowed host when the server allows it (emulator.engine.live_http).
 
-The answer that follows says what each tool found (`Said`). Secret variables reach the tools
-that take them (an `orq:http` call's URL and headers, `mcp.headers`) and nothing else: the
-items keep the `{{name}}` a secret fills, and a secret echoed back by a live host is redacted.
+The answer that follows says what each tool found (`Said`). Secret variables reach the one
+place a tool sends them, an `orq:http` call's URL, headers and body, and nothing else: the item
+keeps the `{{name}}` a secret fills, and a secret echoed back by a live host is redacted. No MCP
+server is contacted, so `mcp.headers` stay as sent (their `{{name}}` unfilled).
 """
 
 from __future__ import annotations
