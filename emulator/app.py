@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.clock import Clock, FrozenClock, SystemClock
@@ -32,6 +32,7 @@ from emulator.engine.timing import parse_timing
 from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.connections import ConnectionLimits
+from emulator.http.cors import with_cors
 from emulator.http.outbound import HttpxCaller
 from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
@@ -42,8 +43,8 @@ from emulator.state.responses import ResponseStore
 
 
 class EmulatorApp(Starlette):
-    """Starlette, with the Responses routes served before its middleware stack is entered, and
-    the parts tests and the admin routes look at as typed attributes."""
+    """Starlette, with the Responses routes served before its middleware stack is entered (CORS
+    wraps both), and the parts tests and the admin routes look at as typed attributes."""
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class EmulatorApp(Starlette):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._entry: ASGIApp = with_cors(self._route, config.cors_origins) if config.cors else self._route
         self.config = config
         self.clock = clock
         self.service = service
@@ -71,6 +73,9 @@ class EmulatorApp(Starlette):
         return self.service.store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)  # CORS (http/cors.py) first, when on
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = self.responses.match(scope)
         if target is None:
             await super().__call__(scope, receive, send)

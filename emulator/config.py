@@ -52,6 +52,14 @@ class Config:
         flag="--api-key", many="append", metavar="KEY",
     )  # fmt: skip
     auth: bool = setting(True, "accept requests without a key", flag="--no-auth", shown_default="auth on")
+    cors: bool = setting(
+        True, "answer no browser from another origin (no CORS headers)",
+        flag="--no-cors", shown_default="CORS on",
+    )  # fmt: skip
+    cors_origins: tuple[str, ...] = setting(
+        (), "origins browsers may call from (`:*` any port, `*` one DNS label, `*` alone: every origin)",
+        many="extend", metavar="ORIGIN", shown_default="`http://localhost:*`, `http://127.0.0.1:*`",
+    )  # fmt: skip
     admin_keys: tuple[str, ...] = setting(
         (), "bearer key for the `/_emulator/` routes only (repeat for several); the API keys then do "
         "not open them", flag="--admin-key", many="append", metavar="KEY", shown_default="the API keys",
