@@ -32,7 +32,7 @@ from emulator.engine.timing import parse_timing
 from emulator.http import admin, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.connections import ConnectionLimits
-from emulator.http.cors import with_cors
+from emulator.http.cors import from_a_page, with_cors
 from emulator.http.outbound import HttpxCaller
 from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
@@ -57,7 +57,7 @@ class EmulatorApp(Starlette):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._entry: ASGIApp = with_cors(self._route, config.cors_origins) if config.cors else self._route
+        self._cors: ASGIApp | None = with_cors(self._route, config.cors_origins) if config.cors else None
         self.config = config
         self.clock = clock
         self.service = service
@@ -73,7 +73,10 @@ class EmulatorApp(Starlette):
         return self.service.store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)  # CORS (http/cors.py) first, when on
+        if self._cors is not None and from_a_page(scope):  # CORS (http/cors.py) only for browsers
+            await self._cors(scope, receive, send)
+        else:
+            await self._route(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = self.responses.match(scope)

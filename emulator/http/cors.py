@@ -18,7 +18,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from emulator.contract.errors import ApiError
 
@@ -59,6 +59,12 @@ class OrqCorsMiddleware(CORSMiddleware):
         headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
         headers.pop("content-type", None)
         return Response(orjson.dumps(error.body()), 400, headers, media_type="application/json")
+
+
+def from_a_page(scope: Scope) -> bool:
+    """Whether an HTTP request has an `Origin` header: only those need CORS. A scan of the raw
+    names (servers give them lower-cased), so requests from non-browser clients pay nothing."""
+    return scope["type"] == "http" and any(name == b"origin" for name, _ in scope["headers"])
 
 
 def with_cors(app: ASGIApp, origins: tuple[str, ...]) -> ASGIApp:
