@@ -140,7 +140,17 @@ def serve(config: Config) -> int:
             host=config.host, port=config.port, log_level=config.log_level, log_config=None,
         )
     )  # fmt: skip
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        if server.started:
+            raise
+        print(
+            f"responses-emulator: could not listen on {config.host}:{config.port} (see the error above: "
+            "usually the port is taken). Pick another: --port 8081, --port 0 for any free port, "
+            "or RESPONSES_EMULATOR_PORT=8081",
+            file=sys.stderr,
+        )
     return 0 if server.started else 1
 
 

@@ -25,10 +25,11 @@ from typing import Any
 
 import pytest
 
-from emulator.app import create_app
+from emulator.app import EmulatorApp, create_app
 from emulator.clock import FrozenClock
 from emulator.config import Config
 from emulator.scenarios.files import BUILTIN
+from emulator.scenarios.source import ScenarioFilesInvalid
 from emulator.testing.handle import Emulator, InProcessEmulator, ServedEmulator
 from emulator.testing.server import EmulatorServer
 
@@ -107,6 +108,16 @@ def _beside(test_file: Path, path: str | Path) -> str:
     return str(test_file.parent / path)
 
 
+def _app(config: Config) -> EmulatorApp:
+    """The app for a fixture; scenario files with problems fail the test with their file:line
+    messages alone (no traceback of the emulator's insides)."""
+    try:
+        return create_app(config)
+    except ScenarioFilesInvalid as exc:
+        problems = str(exc)
+    pytest.fail(f"the emulator's scenario files have problems:\n{problems}", pytrace=False)
+
+
 @pytest.fixture
 def responses_emulator_config(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Config:
     """This test's emulator settings (options, ini, then its emulator marker)."""
@@ -116,14 +127,14 @@ def responses_emulator_config(request: pytest.FixtureRequest, pytestconfig: pyte
 @pytest.fixture
 def responses_emulator(responses_emulator_config: Config) -> Iterator[InProcessEmulator]:
     """A fresh emulator in this process, reached through ASGI (no port)."""
-    with closing(InProcessEmulator(create_app(responses_emulator_config))) as emulator:
+    with closing(InProcessEmulator(_app(responses_emulator_config))) as emulator:
         yield emulator
 
 
 @pytest.fixture(scope="session")
 def _responses_emulator_uvicorn(pytestconfig: pytest.Config) -> Iterator[EmulatorServer]:
     """One uvicorn server for this session (each xdist worker is a session of its own)."""
-    with EmulatorServer(create_app(base_config(pytestconfig))) as server:
+    with EmulatorServer(_app(base_config(pytestconfig))) as server:
         yield server
 
 
@@ -132,7 +143,7 @@ def responses_emulator_server(
     _responses_emulator_uvicorn: EmulatorServer, responses_emulator_config: Config
 ) -> Iterator[ServedEmulator]:
     """A fresh emulator on a real port: this session's server, serving a new app for this test."""
-    app = create_app(responses_emulator_config)
+    app = _app(responses_emulator_config)
     _responses_emulator_uvicorn.serve_app(app)
     with closing(ServedEmulator(app, _responses_emulator_uvicorn)) as emulator:
         yield emulator
@@ -143,7 +154,9 @@ def responses_emulator_session_server(pytestconfig: pytest.Config) -> Iterator[S
     """One emulator on a real port for the whole session (settings from options and ini only):
     for session-wide fixtures such as a dev server pointed at it. Tests share its scenarios and
     journal; `reset()` forgets the requests and sequence counts."""
-    with ServedEmulator.running(base_config(pytestconfig)) as emulator:
+    config = base_config(pytestconfig)
+    _app(config)  # scenario problems fail cleanly here, before a server starts
+    with ServedEmulator.running(config) as emulator:
         yield emulator
 
 

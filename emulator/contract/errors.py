@@ -86,6 +86,7 @@ class ApiError(Exception):
     param: str | None = None
     failures: list[Failure] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    doc_url: str | None = None  # where to read more; orq's catalogue page for its codes
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
@@ -97,7 +98,9 @@ class ApiError(Exception):
             "code": self.code,
             "param": self.param,
         }
-        if self.code in CATALOGUE_CODES:
+        if self.doc_url is not None:
+            error["doc_url"] = self.doc_url
+        elif self.code in CATALOGUE_CODES:
             error["doc_url"] = f"https://docs.orq.ai/errors/{self.code}"
         if len(self.failures) > 1:
             error["failures"] = [{"param": f.param, "message": f.message} for f in self.failures]
@@ -117,11 +120,29 @@ def bad_field(param: str, message: str, code: str = "invalid_request_body") -> A
     return invalid_request([Failure(param, message)], code)
 
 
-def method_not_allowed(method: str, path: str, allowed: str) -> ApiError:
-    """A 405 naming the methods the path takes, also in the Allow header."""
+def method_not_allowed(method: str, path: str, allowed: str, routes: str) -> ApiError:
+    """A 405 naming the methods the path takes, also in the Allow header; `routes`: the URL of
+    the document that lists every route (the served OpenAPI document)."""
     return ApiError(
         405,
         "method_not_allowed",
         f"{method} is not allowed on {path}; use {allowed or 'another method'}",
         headers={"Allow": allowed} if allowed else {},
+        doc_url=routes,
     )
+
+
+def no_route(method: str, path: str, routes: str) -> ApiError:
+    """The 404 of a path no route serves; `routes` as for `method_not_allowed`."""
+    return ApiError(
+        404, "not_found", f"No route {method} {path}; see GET /openapi.json for the routes", doc_url=routes
+    )
+
+
+def routes_document(scope: Any) -> str:
+    """The absolute URL of the served OpenAPI document, as the request reached this server."""
+    host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), None)
+    if host is None:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}/openapi.json"

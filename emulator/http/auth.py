@@ -19,6 +19,7 @@ from emulator.http.errors import error_response
 
 API_PREFIXES = ("/v1/", "/v3/")
 ADMIN_PREFIX = "/_emulator/"
+ADMIN_ROOT = "/_emulator"  # itself no route, but under the same key: 401 before 404, as elsewhere
 
 
 class BearerCheck:
@@ -82,7 +83,7 @@ class BearerAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
-            check = self.admin if path.startswith(ADMIN_PREFIX) else None
+            check = self.admin if path.startswith(ADMIN_PREFIX) or path == ADMIN_ROOT else None
             if check is None and path.startswith(API_PREFIXES):
                 check = self.check
             if check is not None:

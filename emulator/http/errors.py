@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.contract.errors import ApiError, method_not_allowed
+from emulator.contract.errors import ApiError, method_not_allowed, no_route, routes_document
 
 log = logging.getLogger("emulator")
 
@@ -32,17 +32,12 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no route) and 405 (route, wrong method)."""
     assert isinstance(exc, HTTPException)
+    routes = routes_document(request.scope)
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        return error_response(method_not_allowed(request.method, request.url.path, allowed))
+        return error_response(method_not_allowed(request.method, request.url.path, allowed, routes))
     if exc.status_code == 404:
-        return error_response(
-            ApiError(
-                404,
-                "not_found",
-                f"No route {request.method} {request.url.path}; see GET /openapi.json for the routes",
-            )
-        )
+        return error_response(no_route(request.method, request.url.path, routes))
     return error_response(ApiError(exc.status_code, None, str(exc.detail)))
 
 

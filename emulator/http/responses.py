@@ -24,7 +24,13 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
-from emulator.contract.errors import ApiError, error_event, method_not_allowed, response_error
+from emulator.contract.errors import (
+    ApiError,
+    error_event,
+    method_not_allowed,
+    response_error,
+    routes_document,
+)
 from emulator.contract.extensions import replay_query
 from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
@@ -336,6 +342,6 @@ def _too_many_streams(cap: int) -> ApiError:
 
 def _not_allowed(method: str, path: str, allowed: str) -> Handler:
     async def refuse(request: Incoming) -> Answer:
-        raise method_not_allowed(method, path, allowed)
+        raise method_not_allowed(method, path, allowed, routes_document(request.scope))
 
     return refuse

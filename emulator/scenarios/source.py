@@ -54,17 +54,19 @@ class ScenarioSource:
         session, or in one."""
         self.backend.counters.reset(session)
 
-    def load(self) -> list[Problem]:
-        """Reads the files again; uses the new set only if it has no problems."""
+    def load(self, *, reloading: bool = False) -> list[Problem]:
+        """Reads the files again; uses the new set only if it has no problems. Problems are
+        logged only on a reload (the watcher's): a first load or an `add` raises them instead."""
         built, problems = load(self.paths, self.documents.values())
         self.problems = problems
         if problems:
-            for problem in problems:
-                log.error("scenario problem: %s", problem)
-            log.error(
-                "kept the previous %d scenario(s); fix the files to load them",
-                len(self.loaded.scenarios),
-            )
+            if reloading:
+                for problem in problems:
+                    log.error("scenario problem: %s", problem)
+                log.error(
+                    "kept the previous %d scenario(s); fix the files to load them",
+                    len(self.loaded.scenarios),
+                )
             return problems
         self.backend.scenarios = built
         self.backend.counters.reset()
@@ -97,7 +99,7 @@ class ScenarioSource:
             return path.endswith(SUFFIXES)
 
         async for _ in watchfiles.awatch(*watched, watch_filter=scenario_file, debounce=200, step=50):
-            self.load()
+            self.load(reloading=True)
 
 
 class ScenarioFilesInvalid(ValueError):

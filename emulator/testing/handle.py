@@ -7,6 +7,7 @@ other languages. Both script and inspect the app the same way.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -16,10 +17,11 @@ import httpx
 
 from emulator.app import EmulatorApp, create_app
 from emulator.config import Config
-from emulator.scenarios.files import SourceFile
+from emulator.scenarios.files import BUILTIN, SourceFile
+from emulator.scenarios.source import ScenarioFilesInvalid
 from emulator.state.journal import Exchange
 from emulator.testing import report
-from emulator.testing.script import ModelScript, Reaction, Script, caller, match_spec
+from emulator.testing.script import ModelScript, Reaction, Script, caller, calling_file, match_spec
 
 if TYPE_CHECKING:
     import openai
@@ -29,6 +31,24 @@ if TYPE_CHECKING:
 
 
 _Client = TypeVar("_Client")
+_PACKAGES = {"openai": "openai", "orq_ai_sdk": "orq-ai-sdk"}
+
+
+def require(module: str, method: str) -> None:
+    """Raises an error that says how to install the client library a helper needs, if missing."""
+    __tracebackhide__ = True
+    try:
+        importlib.import_module(module)
+        return
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+    package = _PACKAGES[module]
+    raise ModuleNotFoundError(
+        f"{method}() needs the {package} package: pip install 'responses-emulator[pytest]' "
+        f"(pytest and both SDKs), or pip install {package}",
+        name=module,
+    )
 
 
 class Emulator:
@@ -64,6 +84,7 @@ class Emulator:
 
     def openai_client(self, **options: Any) -> openai.OpenAI:
         """An OpenAI SDK client for this emulator, without retries unless `max_retries` says."""
+        require("openai", "openai_client")
         import openai
 
         options.setdefault("max_retries", 0)
@@ -76,6 +97,7 @@ class Emulator:
 
     def orq_client(self, **options: Any) -> Orq:
         """An orq SDK client for this emulator."""
+        require("orq_ai_sdk", "orq_client")
         from orq_ai_sdk import Orq
 
         options.setdefault("client", self.httpx_client())
@@ -92,6 +114,7 @@ class Emulator:
     def async_openai_client(self, **options: Any) -> openai.AsyncOpenAI:
         """An async OpenAI SDK client (in process: ASGI on the caller's event loop); close it
         with `await client.close()` or `async with`."""
+        require("openai", "async_openai_client")
         import openai
 
         options.setdefault("max_retries", 0)
@@ -113,22 +136,28 @@ class Emulator:
 
     def load(self, source: str | Path | Mapping[str, Any] | Iterable[str | Path]) -> Emulator:
         """Adds scenarios: a file or directory (`builtin`: the shipped library), several, or a
-        scenario document as data. Raises ScenarioFilesInvalid, naming each problem, and loads
-        nothing, if they have problems."""
+        scenario document as data. A relative path is relative to the file that calls `load` (the
+        test file, as with the emulator marker). Raises ScenarioFilesInvalid, naming each problem
+        by file and line, and loads nothing, if they have problems."""
+        __tracebackhide__ = True  # pytest shows the test's line and the problems, not this
         scenarios = self.app.scenarios
-        if isinstance(source, Mapping):
-            path, line = caller()
-            key = f"loaded document {len(scenarios.documents)}"
-            scenarios.add(documents={key: SourceFile(path, dict(source), {"": line})})
-        elif isinstance(source, str | Path):
-            scenarios.add(paths=[str(source)])
-        else:
-            scenarios.add(paths=[str(p) for p in source])
+        try:
+            if isinstance(source, Mapping):
+                path, line = caller()
+                key = f"loaded document {len(scenarios.documents)}"
+                scenarios.add(documents={key: SourceFile(path, dict(source), {"": line})})
+            else:
+                given = [source] if isinstance(source, str | Path) else list(source)
+                here = calling_file().parent
+                scenarios.add(paths=[p if p == BUILTIN else str(here / p) for p in map(str, given)])
+        except ScenarioFilesInvalid as exc:
+            raise ScenarioFilesInvalid(exc.problems) from None
         return self
 
     def on(self, *, name: str | None = None, **conditions: Any) -> Reaction:
         """Scripts what the model does for requests that meet these conditions (keywords:
         emulator.testing.script.MATCH_KEYWORDS); see emulator.testing.script."""
+        __tracebackhide__ = True
         return self._script.on(name=name, **conditions)
 
     def model(self, pattern: str) -> ModelScript:

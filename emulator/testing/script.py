@@ -16,6 +16,7 @@ whichever way the client sends it back (`previous_response_id` or the whole conv
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import sys
@@ -48,12 +49,15 @@ MATCH_KEYWORDS = {
 
 def match_spec(conditions: dict[str, Any]) -> dict[str, Any]:
     """A scenario `match` block from on()/assert_called() keywords; `match=` passes one as is."""
+    __tracebackhide__ = True  # a typo is the test's: pytest points at its line
     spec: dict[str, Any] = dict(conditions.pop("match", None) or {})
     for keyword, value in conditions.items():
         field = MATCH_KEYWORDS.get(keyword)
         if field is None:
-            known = ", ".join([*MATCH_KEYWORDS, "match"])
-            raise TypeError(f"unknown condition {keyword!r}; the conditions are: {known}")
+            known = [*MATCH_KEYWORDS, "match"]
+            close = difflib.get_close_matches(keyword, known, n=1)
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            raise TypeError(f"unknown condition {keyword!r}; {guess}the conditions are: {', '.join(known)}")
         if field == "tools" and isinstance(value, str):
             value = [value]
         elif field == "tool_results":
@@ -62,13 +66,24 @@ def match_spec(conditions: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def caller() -> tuple[str, int]:
-    """The file (relative to the working directory when under it) and line of the first frame
-    outside this package: where the test wrote the call."""
+def _calling_frame() -> Any:
+    """The first frame outside this package: where the test wrote the call."""
     frame = sys._getframe(1)
     here = str(Path(__file__).parent)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(here):
         frame = frame.f_back
+    return frame
+
+
+def calling_file() -> Path:
+    """The absolute path of the file that made the call (the test file)."""
+    return Path(_calling_frame().f_code.co_filename).resolve()
+
+
+def caller() -> tuple[str, int]:
+    """The file (relative to the working directory when under it) and line of the first frame
+    outside this package: where the test wrote the call."""
+    frame = _calling_frame()
     path = frame.f_code.co_filename
     with contextlib.suppress(ValueError):  # on another drive
         path = os.path.relpath(path)
@@ -189,6 +204,7 @@ class Script:
         self._models: list[ModelScript] = []
 
     def on(self, *, name: str | None = None, **conditions: Any) -> Reaction:
+        __tracebackhide__ = True
         match = match_spec(conditions)
         if name is None:
             name = slug("on-" + "-".join(f"{k}-{v}" for k, v in conditions.items()))
