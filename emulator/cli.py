@@ -197,4 +197,5 @@ def banner(config: Config, port: int) -> str:
         f'  orq SDK:        Orq(server_url="{base}", api_key="{key}")\n'
         f'  OpenAI clients: OpenAI(base_url="{base}/v3/router", api_key="{key}")\n'
         f"  OpenAPI:        {base}/openapi.json\n"
+        f"  Dashboard:      {base}/_emulator/ui\n"
     )

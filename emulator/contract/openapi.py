@@ -206,6 +206,38 @@ def _admin() -> dict[str, Any]:
             ),
             "delete": route("clear-requests", "Empty the request journal", emptied),
         },
+        "/_emulator/requests/feed": {
+            "get": route(
+                "follow-requests",
+                "The journal live: the entries kept, then each one as it is recorded",
+                {
+                    "200": {
+                        "description": "One `data:` line per entry (a JournalEntry), keep-alive comments",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    }
+                },
+                parameters=[
+                    _parameter("after", "query", "Only the entries after this index.", {"type": "integer"})
+                ],
+            )
+        },
+        "/_emulator/requests/{index}": {
+            "get": {
+                **route(
+                    "get-request",
+                    "One journal entry, with its events and final response",
+                    {**body("JournalEntryDetail", "The entry"), **_errors(404)},
+                    parameters=[
+                        _parameter("index", "path", "The entry's index.", {"type": "integer", "minimum": 0})
+                    ],
+                ),
+            }
+        },
+        "/_emulator/ui": _open(
+            "dashboard",
+            "The dashboard page (it asks for the key)",
+            {"text/html": {"schema": {"type": "string"}}},
+        ),
     }
 
 

@@ -223,6 +223,15 @@ class ResponsesService:
             )  # fmt: skip
         return Events(numbered(plan.events(reasoning), starting_after), paced=False), stored.trace
 
+    def events_of(self, response_id: str) -> list[dict[str, Any]] | None:
+        """A finished stored response's events, as a stream of it sends them (with the server's
+        reasoning event names); None when it is not stored or still in progress."""
+        stored = self.store.get(response_id)
+        if stored is None or stored.in_progress:
+            return None
+        events = _replayed(stored).events(self.settings.reasoning_events)
+        return [{"type": e.type, "sequence_number": n, **e.data} for n, e in enumerate(events)]
+
     def checked_settings(self, context: RequestContext) -> str:
         """Checks the request's own settings; the reasoning event names it gets."""
         if context.timing is not None:

@@ -2,9 +2,9 @@
 
 The rules (README, Authentication): `Authorization: Bearer <key>`, the scheme in any case, spaces
 around the key ignored; a request with two Authorization headers is refused, since which one counts
-would be a guess. Everything under /v1/, /v3/ and /_emulator/ takes a key; /health and
-/openapi.json are open. The /_emulator/ routes take the admin keys when there are any (and then
-only those), else the API keys.
+would be a guess. Everything under /v1/, /v3/ and /_emulator/ takes a key; /health,
+/openapi.json and the dashboard page (/_emulator/ui, which asks for the key) are open. The
+/_emulator/ routes take the admin keys when there are any (and then only those), else the API keys.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from emulator.http.errors import error_response
 API_PREFIXES = ("/v1/", "/v3/")
 ADMIN_PREFIX = "/_emulator/"
 ADMIN_ROOT = "/_emulator"  # itself no route, but under the same key: 401 before 404, as elsewhere
+DASHBOARD = "/_emulator/ui"  # the page is open: it asks for the key and sends it with each call
 
 
 class BearerCheck:
@@ -83,7 +84,8 @@ class BearerAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
-            check = self.admin if path.startswith(ADMIN_PREFIX) or path == ADMIN_ROOT else None
+            admin = path.startswith(ADMIN_PREFIX) or path == ADMIN_ROOT
+            check = self.admin if admin and path != DASHBOARD else None
             if check is None and path.startswith(API_PREFIXES):
                 check = self.check
             if check is not None:

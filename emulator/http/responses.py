@@ -169,8 +169,7 @@ class ResponsesRoutes:
             answer = Answer(error=_shut_down())
         if answer is None:
             return
-        if self.journal.enabled:
-            self._record(request, answer)
+        exchange = self._record(request, answer) if self.journal.enabled else None
         if answer.error is not None:
             if answer.error.status == CLIENT_LEFT:
                 return
@@ -188,7 +187,8 @@ class ResponsesRoutes:
             for message in messages:
                 log.warning("contract warning: %s", message)
         if answer.events is not None:
-            await self._stream(answer.events, headers, scope, receive, send)
+            times = exchange.event_times if exchange is not None else None
+            await self._stream(answer.events, headers, scope, receive, send, times)
             return
         assert answer.body is not None
         headers += [
@@ -199,7 +199,13 @@ class ResponsesRoutes:
         await send({"type": "http.response.body", "body": answer.body})
 
     async def _stream(
-        self, events: Events, headers: Headers, scope: Scope, receive: Receive, send: Send
+        self,
+        events: Events,
+        headers: Headers,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        times: list[float] | None = None,
     ) -> None:
         """Writes the events while listening for the client going away; if it does, the writing
         stops at once and the service is told how far it got."""
@@ -215,7 +221,11 @@ class ResponsesRoutes:
 
         framing = self.framing
         stream = EventStream(
-            self.clock, keepalive=framing.keepalive, done=framing.done_sentinel, paced=events.paced
+            self.clock,
+            keepalive=framing.keepalive,
+            done=framing.done_sentinel,
+            paced=events.paced,
+            times=times,
         )
         writer = asyncio.ensure_future(stream.run(events.numbered, write))
         watcher = asyncio.ensure_future(_disconnected(receive))
@@ -261,27 +271,29 @@ class ResponsesRoutes:
             await write(DONE)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    def _record(self, request: Incoming, answer: Answer) -> None:
+    def _record(self, request: Incoming, answer: Answer) -> Exchange:
         """Adds the request to the journal: references only, see emulator.state.journal."""
         scope = request.scope
-        self.journal.record(
-            Exchange(
-                at=self.clock.now(),
-                method=scope["method"],
-                path=scope["path"],
-                raw_query=scope["query_string"],
-                raw_headers=request.headers,
-                raw_body=recorded_body(request.body, request.parsed),
-                status=answer.error.status if answer.error is not None else 200,
-                streamed=answer.events is not None,
-                response_id=answer.response_id or request.response_id,
-                scenario=answer.scenario,
-                misses=answer.misses,
-                failure=answer.error,
-                contract_warnings=answer.warnings,
-                history=answer.history,
-            )
+        route = answer.route
+        exchange = Exchange(
+            at=self.clock.now(),
+            method=scope["method"],
+            path=scope["path"],
+            raw_query=scope["query_string"],
+            raw_headers=request.headers,
+            raw_body=recorded_body(request.body, request.parsed),
+            status=answer.error.status if answer.error is not None else 200,
+            streamed=answer.events is not None,
+            response_id=answer.response_id or request.response_id,
+            scenario=answer.scenario,
+            misses=answer.misses,
+            failure=answer.error,
+            contract_warnings=answer.warnings,
+            history=answer.history,
+            attempts=() if route is None else tuple((a.model, a.status, a.wait) for a in route.attempts),
         )
+        self.journal.record(exchange)
+        return exchange
 
 
 def _emulator_headers(answer: Answer) -> Headers:

@@ -32,21 +32,33 @@ def frame(sequence_number: int, event: PlanEvent) -> bytes:
 class EventStream:
     """Writes a Plan's events; `sent` counts the events written so far (for a disconnect)."""
 
-    def __init__(self, clock: Clock, *, keepalive: float, done: bool, paced: bool = True) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        keepalive: float,
+        done: bool,
+        paced: bool = True,
+        times: list[float] | None = None,
+    ) -> None:
         self.clock = clock
         self.keepalive = keepalive
         self.done = done
         self.paced = paced
         self.sent = 0
+        self.times = times  # given, each event's time of sending (seconds from the start) is added
 
     async def run(self, events: Iterable[tuple[int, PlanEvent]], write: Write) -> None:
-        due = self.clock.monotonic()
+        start = due = self.clock.monotonic()
+        times = self.times
         for sequence_number, event in events:
             if self.paced and event.delay > 0:
                 due += event.delay
                 await self._wait_until(due, write)
             await write(frame(sequence_number, event))
             self.sent = sequence_number + 1
+            if times is not None:
+                times.append(self.clock.monotonic() - start)
         if self.done:
             await write(DONE)
 

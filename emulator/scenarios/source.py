@@ -34,6 +34,7 @@ class ScenarioSource:
         self.documents: dict[str, SourceFile] = {}
         self.backend = ScenarioBackend(ScenarioSet(), fallback, strict=strict)
         self.problems: list[Problem] = []  # of the last load; empty when it succeeded
+        self.loads = 0  # loads that succeeded (the dashboard shows a hot reload by it)
 
     @property
     def active(self) -> bool:
@@ -70,6 +71,7 @@ class ScenarioSource:
             return problems
         self.backend.scenarios = built
         self.backend.counters.reset()
+        self.loads += 1
         log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
         return []
 

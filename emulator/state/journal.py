@@ -13,7 +13,7 @@ and redacted when it is read.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,9 @@ class Exchange:
     failure: ApiError | None = None  # the error it was answered with
     contract_warnings: Sequence[Failure] = ()  # unknown fields...
     history: Conversation | None = None  # a planned create request's conversation so far
+    attempts: tuple[tuple[str, int | None, float], ...] = ()  # the gateway's: (model, status, wait)
+    # A stream's events as they went out: seconds from the first one (filled while it is sent)
+    event_times: list[float] = field(default_factory=list, repr=False)
     index: int = -1  # from 0, in arrival order, kept across evictions: set by the journal
 
     @property
@@ -119,6 +122,7 @@ class Exchange:
             "misses": [m.json() for m in self.misses],
             "error": self.error,
             "warnings": list(self.warnings),
+            "attempts": [{"model": m, "status": s, "wait": w} for m, s, w in self.attempts],
         }
 
 
@@ -127,12 +131,24 @@ class Journal:
         self._entries: deque[Exchange] = deque(maxlen=max(cap, 1))
         self.enabled = cap > 0
         self._count = 0
+        self._listeners: list[Callable[[Exchange], None]] = []  # told of each new entry (the dashboard)
 
     def record(self, exchange: Exchange) -> None:
         """Keeps `exchange`; its `raw_body` must already be `recorded_body`'s."""
         exchange.index = self._count
         self._entries.append(exchange)
         self._count += 1
+        for listener in self._listeners:
+            listener(exchange)
+
+    def subscribe(self, listener: Callable[[Exchange], None]) -> Callable[[], None]:
+        """Calls `listener` with each entry recorded from now on; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def entry(self, index: int) -> Exchange | None:
+        """The entry with this index, while it is kept."""
+        return next((e for e in self._entries if e.index == index), None)
 
     def clear(self) -> None:
         self._entries.clear()
