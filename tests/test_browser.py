@@ -199,7 +199,8 @@ def test_the_dashboard_shows_requests_live_their_detail_and_a_playground(
     assert types.count("response.output_text.delta") >= 2
     assert all(r.find_elements(By.TAG_NAME, "td")[1].text.endswith(" ms") for r in events)
     detail = browser.find_element(By.ID, "detail").text
-    assert '"page": "dashboard"' in detail and text in detail  # the request, and the final response
+    # the request, and the final response (its text as JSON shows it: newlines escaped)
+    assert '"page": "dashboard"' in detail and json.dumps(text)[1:-1] in detail
     browser.find_element(By.CSS_SELECTOR, '[data-copy="curl"]').click()
     copied = browser.find_element(By.ID, "copied").text
     assert (

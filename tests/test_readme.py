@@ -13,7 +13,7 @@ from emulator.testing import ServedEmulator
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
-WORDS = r"[A-Z][^\n]*[.!?]"  # generated text: a sentence or more
+WORDS = r"[A-Z][^\n]*[.!?](?:\n\n[A-Z][^\n]*[.!?])*"  # generated text: a sentence or more, maybe paragraphs
 # What each snippet prints, in README order, written from what each print() call asks for.
 PRINTS = [
     # orq: status and text; then the stored response's total tokens

@@ -48,6 +48,19 @@ def reasoning_events(value: str) -> str:
     return value
 
 
+def check_shape_header(value: str) -> None:
+    """A 400 for an x-emulator-shape value that is not a documented shape."""
+    allowed = _defs()["ShapeHeader"]["enum"]
+    assert isinstance(allowed, list)
+    if value not in allowed:
+        raise ApiError(
+            400,
+            "invalid_header",
+            f"x-emulator-shape must be one of {', '.join(allowed)}.",
+            "x-emulator-shape",
+        )
+
+
 def replay_query(query: Mapping[str, list[str]]) -> tuple[bool, int]:
     """(replay the events?, the sequence number to start after, -1 for all) from GET's query; a
     400 naming the parameter for a value the document does not allow."""

@@ -92,6 +92,7 @@ def _header(name: str, schema_name: str) -> dict[str, Any]:
 _EMULATOR_HEADERS = [
     _header("x-emulator-timing", "TimingHeader"),
     _header("x-emulator-reasoning-events", "ReasoningEventsHeader"),
+    _header("x-emulator-shape", "ShapeHeader"),
     _header("x-emulator-session", "SessionHeader"),
 ]
 

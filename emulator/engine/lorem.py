@@ -1,4 +1,5 @@
-"""The default backend: plausible text, the same for the same request (emulator.engine.textgen).
+"""The default backend: plausible answers, the same for the same request, shaped as an assistant's
+(emulator.engine.answers: plain sentences, prose, Markdown, code, a table...).
 
 A request that asks for reasoning (`reasoning.effort` other than none) first gets a reasoning
 item, with a summary (its first sentence) when `reasoning.summary` is set. A request for
@@ -21,6 +22,7 @@ import orjson
 
 from emulator.contract.errors import bad_field
 from emulator.engine import jsongen, platform_tools, tokens, tool_choice
+from emulator.engine.answers import SHAPE_HEADER, Composer
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import (
     ItemPlan,
@@ -41,6 +43,7 @@ _ANY_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "
 class LoremBackend:
     def __init__(self, text: TextGenerator) -> None:
         self.text = text
+        self.composer = Composer(text)
 
     def turn(self, call: Call) -> Turn:
         items: list[ItemPlan] = []
@@ -78,7 +81,9 @@ class LoremBackend:
             text, citations = platform_tools.answer(said)
             items.append(message_plan([("output_text", tokens.tokenize(text), citations)]))
         else:
-            items.append(text_message_plan(self.text.reply(call.digest)))
+            question = last_user_message(call.input_items)
+            shape = call.headers.get(SHAPE_HEADER)
+            items.append(text_message_plan(self.composer.answer(call.digest, question, shape)))
         return Turn(items)
 
     def _thought(self, digest: bytes, rounds: int) -> list[str]:

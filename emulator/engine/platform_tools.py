@@ -75,8 +75,10 @@ def about(tool: Tool) -> str:
     if kind == "function":
         return f"{tool.get('name', '')} {tool.get('description') or ''}"
     if kind == "mcp":
-        listed = " ".join(_listed_names(tool))
-        return f"mcp {_label(tool)} {tool.get('server_description', '')} {listed}"
+        listed = _listed_names(tool)
+        if not listed:  # `allowed_tools` leaves it no tool to call
+            return ""
+        return f"mcp {_label(tool)} {tool.get('server_description', '')} {' '.join(listed)}"
     topic = TOPICS.get(ALIASES.get(kind, kind))
     return "" if topic is None else f"{topic} {tool.get('tool_id', '')}"
 
@@ -283,10 +285,9 @@ def _listed_names(tool: Tool) -> list[str]:
     """The tools the (imagined) server offers: those `allowed_tools` names, else a search, a
     fetch and a write; `read_only` keeps the ones that only read."""
     allowed_tools = tool.get("allowed_tools") or {}
-    names = list(allowed_tools.get("tool_names") or _DEFAULT_MCP_TOOLS)
-    if allowed_tools.get("read_only"):
-        names = [n for n in names if n in _READ_ONLY or "tool_names" in allowed_tools]
-    return names or list(_READ_ONLY)
+    if "tool_names" in allowed_tools:
+        return list(dict.fromkeys(n for n in allowed_tools["tool_names"] if n))  # named once, non-empty
+    return [n for n in _DEFAULT_MCP_TOOLS if n in _READ_ONLY or not allowed_tools.get("read_only")]
 
 
 def _listed(name: str, tool: Tool) -> dict[str, Any]:

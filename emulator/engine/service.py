@@ -24,9 +24,10 @@ import orjson
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
-from emulator.contract.extensions import check_timing_header, reasoning_events
+from emulator.contract.extensions import check_shape_header, check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, templates, tokens
+from emulator.engine.answers import SHAPE_HEADER
 from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios, Turn
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
@@ -126,6 +127,8 @@ class ResponsesService:
         if templates.applies(request):  # decision 12: filled before anything reads the text
             request = templates.filled(request)
         # The body's problems first, then the settings' (most requests have none of their own).
+        if (shape := context.headers.get(SHAPE_HEADER)) is not None:
+            check_shape_header(shape)
         no_settings = context.timing is None and context.reasoning_events is None
         reasoning = self.settings.reasoning_events if no_settings else self.checked_settings(context)
         route = None

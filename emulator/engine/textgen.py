@@ -50,12 +50,14 @@ def _seeded(seed: int) -> Any:
 
 @functools.cache
 def _vocabulary(locale: str) -> tuple[list[tuple[str, ...]], ...]:
-    """Each lorem word's tokens as a reply's first word, a later sentence's first, and within a
-    sentence: built once per process (each new app, e.g. one per test, shares them)."""
+    """Each lorem word's tokens as a reply's first word, a later sentence's first (after a space,
+    or opening a paragraph), and within a sentence: built once per process (each new app, e.g. one
+    per test, shares them)."""
     words = Faker(locale).get_words_list()
     return (
         [tuple(tokenize(w.capitalize())) for w in words],
         [tuple(tokenize(" " + w.capitalize())) for w in words],
+        [tuple(tokenize("\n\n" + w.capitalize())) for w in words],
         [tuple(tokenize(" " + w)) for w in words],
     )
 
@@ -64,19 +66,21 @@ class TextGenerator:
     """Sentences of Faker's lorem words, with each word's tokens computed once."""
 
     def __init__(self, locale: str = "en_US") -> None:
-        self._opening, self._capital, self._inner = _vocabulary(locale)
+        self._opening, self._capital, self._paragraph, self._inner = _vocabulary(locale)
         self._count = len(self._inner)
 
-    def reply(self, stream: bytes) -> list[str]:
-        """The tokens of one to four sentences of four to twelve words; "".join() is the text."""
+    def reply(self, stream: bytes, paragraphs: bool = False) -> list[str]:
+        """The tokens of one to four sentences of four to twelve words (`paragraphs`: a paragraph
+        each); "".join() is the text."""
         shape = stream[0] | stream[1] << 8
         picks = _PICKS.unpack_from(stream, 2)
         count, inner = self._count, self._inner
+        later = self._paragraph if paragraphs else self._capital
         tokens: list[str] = []
         for sentence in range(1 + shape % _MAX_SENTENCES):
             length = _MIN_WORDS + (shape >> (2 + 4 * sentence)) % (_MAX_WORDS - _MIN_WORDS + 1)
             start = sentence * _MAX_WORDS
-            tokens += (self._opening if sentence == 0 else self._capital)[picks[start] % count]
+            tokens += (self._opening if sentence == 0 else later)[picks[start] % count]
             for pick in picks[start + 1 : start + length]:
                 tokens += inner[pick % count]
             tokens.append(".")

@@ -29,6 +29,7 @@ METHODS = ("GET", "POST", "DELETE", "OPTIONS")
 REQUEST_HEADERS = (
     "authorization", "content-type", "accept", "idempotency-key",
     "x-emulator-timing", "x-emulator-scenario", "x-emulator-session", "x-emulator-reasoning-events",
+    "x-emulator-shape",
     "x-stainless-arch", "x-stainless-lang", "x-stainless-os", "x-stainless-package-version",
     "x-stainless-retry-count", "x-stainless-runtime", "x-stainless-runtime-version",
     "x-stainless-timeout", "x-stainless-helper-method", "x-stainless-poll-helper",

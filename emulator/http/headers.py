@@ -23,6 +23,12 @@ class HeaderMap(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._map[name]
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """One header, looked up by its raw name: no decoding of the others, no KeyError raised
+        and caught (the engine asks for headers most requests do not send)."""
+        value = self._raw.get(name.encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._map)
 

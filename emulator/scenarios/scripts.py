@@ -24,6 +24,7 @@ from emulator.contract import schemas
 from emulator.contract.echo import redact_variables
 from emulator.contract.errors import ApiError, code_for, response_error
 from emulator.engine import jsongen, platform_tools, tokens
+from emulator.engine.answers import Composer
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import (
     ItemPlan,
@@ -32,6 +33,7 @@ from emulator.engine.items import (
     platform_tool_plan,
     reasoning_plan,
 )
+from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
@@ -42,6 +44,7 @@ _environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True
 # Checks that a script's Faker generators exist when it is loaded; never used for output: each
 # scenario backend renders with a Faker of its own (two apps may run in two threads of a process).
 _checking_faker = Faker("en_US")
+_COMPOSER = Composer(TextGenerator())
 
 
 class ScriptProblem(Exception):
@@ -99,27 +102,12 @@ def text_source(spec: Any, at: str) -> TextSource:
             ) from None
         return lambda context: _render(template, context, at)
     if "faker" in spec:
-        method, args = spec["faker"], spec.get("args", {})
-        if not callable(getattr(_checking_faker, method, None)):
-            raise ScriptProblem(
-                f"{at}/faker",
-                f"Faker has no generator {method!r}",
-                "try sentence, paragraph, name, city, word",
-            )
-        try:
-            getattr(_checking_faker, method)(**args)
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise ScriptProblem(f"{at}/args", f"Faker's {method} does not take these args: {exc}") from None
-
-        def fake(context: Context) -> str:
-            value = getattr(context.faker(at), method)(**args)
-            return "\n\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-
-        return fake
+        return _faker_source(spec, at)
     if "json" in spec:
         text = json.dumps(spec["json"])
         return lambda context: text
-
+    if "shape" in spec:
+        return _shaped_source(spec["shape"], at)
     if spec["from_schema"] is not True:
         own = checked_schema(spec["from_schema"], f"{at}/from_schema")
         return lambda context: json.dumps(jsongen.generate(own, context.rng(at)))
@@ -130,6 +118,38 @@ def text_source(spec: Any, at: str) -> TextSource:
         return json.dumps(jsongen.generate(schema or {"type": "object"}, context.rng(at)))
 
     return from_schema
+
+
+def _faker_source(spec: dict[str, Any], at: str) -> TextSource:
+    """A seeded Faker generator, checked (it exists, it takes these args) when the file loads."""
+    method, args = spec["faker"], spec.get("args", {})
+    if not callable(getattr(_checking_faker, method, None)):
+        raise ScriptProblem(
+            f"{at}/faker",
+            f"Faker has no generator {method!r}",
+            "try sentence, paragraph, name, city, word",
+        )
+    try:
+        getattr(_checking_faker, method)(**args)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ScriptProblem(f"{at}/args", f"Faker's {method} does not take these args: {exc}") from None
+
+    def fake(context: Context) -> str:
+        value = getattr(context.faker(at), method)(**args)
+        return "\n\n".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+    return fake
+
+
+def _shaped_source(shape: str, at: str) -> TextSource:
+    """An answer of this shape (emulator.engine.answers), from the request's stream at `at`."""
+
+    def shaped(context: Context) -> str:
+        digest = context.view.call.digest
+        stream = hashlib.shake_128(digest + at.encode()).digest(len(digest))
+        return "".join(_COMPOSER.answer(stream, context.view.last_user_message, shape))
+
+    return shaped
 
 
 def checked_schema(schema: dict[str, Any], at: str) -> dict[str, Any]:
