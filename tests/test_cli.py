@@ -47,7 +47,7 @@ def serve(
     reader.start()
     try:
         banner, deadline = "", time.monotonic() + 20
-        while "OpenAPI:" not in banner:
+        while "Dashboard:" not in banner:
             try:
                 banner += lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
@@ -66,6 +66,8 @@ def test_serve_announces_urls_and_answers() -> None:
         assert url.startswith("http://127.0.0.1:")
         assert f'Orq(server_url="{url}", api_key="{DEV_API_KEY}")' in banner
         assert f'base_url="{url}/v3/router"' in banner
+        assert f"Dashboard:      {url}/_emulator/ui\n" in banner
+        assert httpx.get(f"{url}/_emulator/ui").status_code == 200
         created = Orq(api_key=DEV_API_KEY, server_url=url).responses.create(**HI)
         assert created.created_at == 1767225600
         assert httpx.get(f"{url}/health").json()["status"] == "ok"
