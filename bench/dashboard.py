@@ -3,7 +3,8 @@ client sends 200 create requests a second.
 
     python bench/dashboard.py [--pages 10] [--rate 200] [--seconds 10]
 
-The emulator runs under uvicorn in a subprocess (as `serve` runs it); the pages and the load run
+The emulator runs under uvicorn in a subprocess (as `serve` runs it, with the throughput bench's
+settings: instant timing, a frozen clock); the pages and the load run
 in this process on one event loop: each page is a streaming GET of /_emulator/requests/feed, the
 load a paced sequence of creates (each a distinct question). Every page must see every request;
 the figures are the rate achieved, and, per entry, the time from its create's answer to each page
@@ -16,24 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-HEADERS = {"Authorization": "Bearer emulator-dev-key"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.apps import HEADERS
+from bench.throughput import server
 
 
 async def follow(base: str, seen: dict[str, float], ready: asyncio.Event, stop: asyncio.Event) -> None:
@@ -112,24 +105,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--timing", "instant",
-         "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with server("emulator") as base:  # the emulator as `serve` runs it (bench/throughput.py)
         baseline = asyncio.run(run(base, 0, args.rate, args.seconds))
         watched = asyncio.run(run(base, args.pages, args.rate, args.seconds))
-    finally:
-        server.terminate()
-        server.wait()
     print(f"no page open: {baseline['rate']:.0f} req/s achieved (asked {args.rate:.0f})")
     print(
         f"{args.pages} pages open: {watched['rate']:.0f} req/s achieved; every page saw "
