@@ -78,7 +78,7 @@ async def detail(request: Request) -> Response:
         events = service.events_of(entry.response_id)
         stored = service.store.get(entry.response_id)
         response = None if stored is None else orjson.loads(stored.body)
-    times = entry.event_times
+    times = entry.event_times or []
     if events is not None:
         for n, event in enumerate(events):
             event_at: float | None = times[n] if n < len(times) else None

@@ -187,7 +187,9 @@ class ResponsesRoutes:
             for message in messages:
                 log.warning("contract warning: %s", message)
         if answer.events is not None:
-            times = exchange.event_times if exchange is not None else None
+            times = None
+            if exchange is not None:
+                times = exchange.event_times = []
             await self._stream(answer.events, headers, scope, receive, send, times)
             return
         assert answer.body is not None

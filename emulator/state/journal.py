@@ -60,8 +60,9 @@ class Exchange:
     contract_warnings: Sequence[Failure] = ()  # unknown fields...
     history: Conversation | None = None  # a planned create request's conversation so far
     attempts: tuple[tuple[str, int | None, float], ...] = ()  # the gateway's: (model, status, wait)
-    # A stream's events as they went out: seconds from the first one (filled while it is sent)
-    event_times: list[float] = field(default_factory=list, repr=False)
+    # A stream's events as they went out: seconds from the first one (filled while it is sent;
+    # None for an answer that was no stream)
+    event_times: list[float] | None = field(default=None, repr=False)
     index: int = -1  # from 0, in arrival order, kept across evictions: set by the journal
 
     @property
