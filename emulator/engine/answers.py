@@ -46,7 +46,10 @@ _ASKS = (
     ("markdown", frozenset(("list", "lists", "step", "steps", "bullet", "bullets", "options", "ideas",
                             "ways", "tips", "checklist"))),
 )  # fmt: skip
-_ANY_ASK = frozenset().union(*(asks for _, asks in _ASKS))
+_ENDINGS = ("", "?", ".", ",", "!", ":", ";", ")", "'s")
+# Every keyword as it may stand in a split question ("code?", "list:"): one C-level set test
+# tells the common question, which asks for none, from the rest.
+_ANY_ASK = frozenset(word + end for _, asks in _ASKS for word in asks for end in _ENDINGS)
 _WORD = re.compile(r"[a-z]+")
 _UNICODE = (
     "Καλημέρα κόσμε· η απάντηση είναι έτοιμη.",
@@ -69,8 +72,9 @@ def _words() -> tuple[str, ...]:
 
 def shape_for(question: str, stream: bytes) -> str:
     """The shape a question asks for, else one drawn from the request's stream."""
-    asked = _WORD.findall(question.lower())
-    if not _ANY_ASK.isdisjoint(asked):
+    lowered = question.lower()
+    if not _ANY_ASK.isdisjoint(lowered.split()):
+        asked = _WORD.findall(lowered)
         for shape, asks in _ASKS:
             if not asks.isdisjoint(asked):
                 return shape
