@@ -51,6 +51,7 @@ _ENDINGS = ("", "?", ".", ",", "!", ":", ";", ")", "'s")
 # tells the common question, which asks for none, from the rest.
 _ANY_ASK = frozenset(word + end for _, asks in _ASKS for word in asks for end in _ENDINGS)
 _WORD = re.compile(r"[a-z]+")
+_ANY_KEYWORD = re.compile("|".join(sorted({w for _, asks in _ASKS for w in asks}, key=len, reverse=True)))
 _UNICODE = (
     "Καλημέρα κόσμε· η απάντηση είναι έτοιμη.",
     "Привет, мир! Ответ готов.",
@@ -73,7 +74,7 @@ def _words() -> tuple[str, ...]:
 def shape_for(question: str, stream: bytes) -> str:
     """The shape a question asks for, else one drawn from the request's stream."""
     lowered = question.lower()
-    if not _ANY_ASK.isdisjoint(lowered.split()):
+    if _ANY_KEYWORD.search(lowered) is not None:  # allocates nothing for the common question
         asked = _WORD.findall(lowered)
         for shape, asks in _ASKS:
             if not asks.isdisjoint(asked):
