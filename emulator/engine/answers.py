@@ -46,11 +46,9 @@ _ASKS = (
     ("markdown", frozenset(("list", "lists", "step", "steps", "bullet", "bullets", "options", "ideas",
                             "ways", "tips", "checklist"))),
 )  # fmt: skip
-_ENDINGS = ("", "?", ".", ",", "!", ":", ";", ")", "'s")
-# Every keyword as it may stand in a split question ("code?", "list:"): one C-level set test
-# tells the common question, which asks for none, from the rest.
-_ANY_ASK = frozenset(word + end for _, asks in _ASKS for word in asks for end in _ENDINGS)
 _WORD = re.compile(r"[a-z]+")
+# Any keyword anywhere in the lower-cased question: one search that allocates nothing tells the
+# common question, which asks for none, from the rest (whose words are then compared whole).
 _ANY_KEYWORD = re.compile("|".join(sorted({w for _, asks in _ASKS for w in asks}, key=len, reverse=True)))
 _UNICODE = (
     "Καλημέρα κόσμε· η απάντηση είναι έτοιμη.",
