@@ -33,7 +33,6 @@ from faker import Faker
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.tokens import tokenize
 
-SHAPES = ("plain", "paragraphs", "prose", "markdown", "code", "table", "long", "unicode")
 SHAPE_HEADER = "x-emulator-shape"
 
 # What a question mentions that picks a shape, in this order. Words are compared whole, lower
