@@ -75,8 +75,12 @@ class EmulatorApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._cors is not None and from_a_page(scope):  # CORS (http/cors.py) only for browsers
             await self._cors(scope, receive, send)
+            return
+        target = self.responses.match(scope)  # _route's, inline: the hot path awaits one call less
+        if target is None:
+            await super().__call__(scope, receive, send)
         else:
-            await self._route(scope, receive, send)
+            await self.responses.serve(target, scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = self.responses.match(scope)

@@ -26,29 +26,26 @@ from __future__ import annotations
 
 import functools
 import random
-import re
 
 from faker import Faker
 
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.tokens import tokenize
 
-SHAPE_HEADER = "x-emulator-shape"
-
 # What a question mentions that picks a shape, in this order. Words are compared whole, lower
-# case, punctuation stripped: this runs on every request the default backend answers.
+# case, split at anything but an ASCII letter: this runs on every request the default backend
+# answers, so it is C-level work on bytes (see shape_for).
 _ASKS = (
-    ("code", frozenset(("code", "function", "functions", "script", "scripts", "snippet", "snippets",
-                        "program", "programs", "python", "javascript", "typescript", "js", "bash", "shell",
-                        "implement", "regex", "sql"))),
-    ("table", frozenset(("table", "tables", "compare", "comparison", "versus", "vs", "matrix"))),
-    ("markdown", frozenset(("list", "lists", "step", "steps", "bullet", "bullets", "options", "ideas",
-                            "ways", "tips", "checklist"))),
+    ("code", frozenset((b"code", b"function", b"functions", b"script", b"scripts", b"snippet", b"snippets",
+                        b"program", b"programs", b"python", b"javascript", b"typescript", b"js", b"bash",
+                        b"shell", b"implement", b"regex", b"sql"))),
+    ("table", frozenset((b"table", b"tables", b"compare", b"comparison", b"versus", b"vs", b"matrix"))),
+    ("markdown", frozenset((b"list", b"lists", b"step", b"steps", b"bullet", b"bullets", b"options",
+                            b"ideas", b"ways", b"tips", b"checklist"))),
 )  # fmt: skip
-_WORD = re.compile(r"[a-z]+")
-# Any keyword anywhere in the lower-cased question: one search that allocates nothing tells the
-# common question, which asks for none, from the rest (whose words are then compared whole).
-_ANY_KEYWORD = re.compile("|".join(sorted({w for _, asks in _ASKS for w in asks}, key=len, reverse=True)))
+_ANY_ASK = frozenset().union(*(asks for _, asks in _ASKS))
+# Byte by byte: an ASCII letter lower-cased, anything else a space (non-ASCII arrives as `?`).
+_LETTERS_ONLY = bytes(c | 0x20 if chr(c).isascii() and chr(c).isalpha() else 0x20 for c in range(256))
 _UNICODE = (
     "Καλημέρα κόσμε· η απάντηση είναι έτοιμη.",
     "Привет, мир! Ответ готов.",
@@ -70,9 +67,9 @@ def _words() -> tuple[str, ...]:
 
 def shape_for(question: str, stream: bytes) -> str:
     """The shape a question asks for, else one drawn from the request's stream."""
-    lowered = question.lower()
-    if _ANY_KEYWORD.search(lowered) is not None:  # allocates nothing for the common question
-        asked = _WORD.findall(lowered)
+    # encode, translate and split, then one set test: about half the cost of a regex scan
+    asked = question.encode("ascii", "replace").translate(_LETTERS_ONLY).split()
+    if not _ANY_ASK.isdisjoint(asked):
         for shape, asks in _ASKS:
             if not asks.isdisjoint(asked):
                 return shape

@@ -38,6 +38,7 @@ class Call:
     response_id: str = ""  # the id the answer will have
     created_at: int = 0
     live_http: LiveHttp | None = None  # makes orq:http's real calls, when the server allows them
+    shape: str | None = None  # the answer shape the request asks for (x-emulator-shape)
 
 
 @dataclass(slots=True)

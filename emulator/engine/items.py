@@ -432,7 +432,11 @@ def last_user_message(items: list[Item]) -> str:
     """The text of the last user message among normalised input items ("" when there is none)."""
     for item in reversed(items):
         if item["type"] == "message" and item.get("role") == "user":
-            return content_text(item.get("content"))
+            content = item.get("content")
+            if isinstance(content, list) and len(content) == 1 and isinstance(part := content[0], dict):
+                text: str = part.get("text", "")  # one part (most messages): no join, no call
+                return text
+            return content_text(content)
     return ""
 
 

@@ -22,7 +22,7 @@ import orjson
 
 from emulator.contract.errors import bad_field
 from emulator.engine import jsongen, platform_tools, tokens, tool_choice
-from emulator.engine.answers import SHAPE_HEADER, Composer
+from emulator.engine.answers import Composer
 from emulator.engine.backend import Call, Turn
 from emulator.engine.items import (
     ItemPlan,
@@ -82,8 +82,7 @@ class LoremBackend:
             items.append(message_plan([("output_text", tokens.tokenize(text), citations)]))
         else:
             question = last_user_message(call.input_items)
-            shape = call.headers.get(SHAPE_HEADER)
-            items.append(text_message_plan(self.composer.answer(call.digest, question, shape)))
+            items.append(text_message_plan(self.composer.answer(call.digest, question, call.shape)))
         return Turn(items)
 
     def _thought(self, digest: bytes, rounds: int) -> list[str]:

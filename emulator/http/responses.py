@@ -55,6 +55,7 @@ log = logging.getLogger("emulator")
 PREFIXES = ("/v3/router/responses", "/v1/responses")
 TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
+SHAPE_HEADER = b"x-emulator-shape"
 CLIENT_LEFT = 499  # the journal's status for a JSON-mode request whose client left before its answer
 
 Headers = list[tuple[bytes, bytes]]
@@ -74,10 +75,12 @@ class Incoming:
     def context(self) -> RequestContext:
         """The request's headers and its x-emulator-* settings (the service checks them)."""
         timing, reasoning = self.headers.get(TIMING_HEADER), self.headers.get(REASONING_HEADER)
+        shape = self.headers.get(SHAPE_HEADER)
         return RequestContext(
             HeaderMap(self.headers),
             timing.decode("latin-1") if timing is not None else None,
             reasoning.decode("latin-1") if reasoning is not None else None,
+            shape.decode("latin-1") if shape is not None else None,
             gone=self.gone,
         )
 
@@ -277,23 +280,14 @@ class ResponsesRoutes:
         """Adds the request to the journal: references only, see emulator.state.journal."""
         scope = request.scope
         route = answer.route
+        error = answer.error
         exchange = Exchange(
-            at=self.clock.now(),
-            method=scope["method"],
-            path=scope["path"],
-            raw_query=scope["query_string"],
-            raw_headers=request.headers,
-            raw_body=recorded_body(request.body, request.parsed),
-            status=answer.error.status if answer.error is not None else 200,
-            streamed=answer.events is not None,
-            response_id=answer.response_id or request.response_id,
-            scenario=answer.scenario,
-            misses=answer.misses,
-            failure=answer.error,
-            contract_warnings=answer.warnings,
-            history=answer.history,
-            attempts=() if route is None else tuple((a.model, a.status, a.wait) for a in route.attempts),
-        )
+            self.clock.now(), scope["method"], scope["path"], scope["query_string"], request.headers,
+            recorded_body(request.body, request.parsed), error.status if error is not None else 200,
+            answer.events is not None, answer.response_id or request.response_id, answer.scenario,
+            answer.misses, error, answer.warnings, answer.history,
+            () if route is None else tuple((a.model, a.status, a.wait) for a in route.attempts),
+        )  # fmt: skip
         self.journal.record(exchange)
         return exchange
 

@@ -41,25 +41,26 @@ class Miss:
         return {"scenario": self.scenario, "where": self.where, "reasons": list(self.reasons)}
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Exchange:
-    """One request and its answer, built with keywords where it was answered."""
+    """One request and its answer. Built on every request's path, with its fields in this order
+    (a call with fifteen keywords costs three times as much)."""
 
     at: float  # the emulator clock's time when it arrived
     method: str
     path: str
-    raw_query: bytes = b""
-    raw_headers: Mapping[bytes, bytes] = field(default_factory=dict, repr=False)  # secrets: read `headers`
-    raw_body: bytes | None = field(default=None, repr=False)  # `recorded_body`: secrets redacted
-    status: int = 200
-    streamed: bool = False  # answered with an event stream
-    response_id: str | None = None
-    scenario: str | None = None  # the scenario that answered, if any
-    misses: tuple[Miss, ...] = ()  # the scenarios tried before it, or all of them when none did
-    failure: ApiError | None = None  # the error it was answered with
-    contract_warnings: Sequence[Failure] = ()  # unknown fields...
-    history: Conversation | None = None  # a planned create request's conversation so far
-    attempts: tuple[tuple[str, int | None, float], ...] = ()  # the gateway's: (model, status, wait)
+    raw_query: bytes
+    raw_headers: Mapping[bytes, bytes] = field(repr=False)  # secrets: read `headers`
+    raw_body: bytes | None = field(repr=False)  # `recorded_body`: secrets redacted
+    status: int
+    streamed: bool  # answered with an event stream
+    response_id: str | None
+    scenario: str | None  # the scenario that answered, if any
+    misses: tuple[Miss, ...]  # the scenarios tried before it, or all of them when none did
+    failure: ApiError | None  # the error it was answered with
+    contract_warnings: Sequence[Failure]  # unknown fields...
+    history: Conversation | None  # a planned create request's conversation so far
+    attempts: tuple[tuple[str, int | None, float], ...]  # the gateway's: (model, status, wait)
     # A stream's events as they went out: seconds from the first one (filled while it is sent;
     # None for an answer that was no stream)
     event_times: list[float] | None = field(default=None, repr=False)
