@@ -26,6 +26,7 @@ from emulator.contract.limits import BodyLimits
 from emulator.contract.validation import RequestValidator
 from emulator.engine.lorem import LoremBackend
 from emulator.engine.planner import Planner
+from emulator.engine.ratelimit import RateLimiter, parse_limit
 from emulator.engine.service import ResponsesService, Settings
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
@@ -90,6 +91,14 @@ class EmulatorApp(Starlette):
             await self.responses.serve(target, scope, receive, send)
 
 
+def rate_limiter(config: Config) -> RateLimiter | None:
+    """The per-key rate limits the configuration asks for, if any."""
+    if config.rate_limit is None and config.token_limit is None:
+        return None
+    requests = parse_limit(config.rate_limit) if config.rate_limit is not None else None
+    return RateLimiter(requests, parse_limit(config.token_limit) if config.token_limit is not None else None)
+
+
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> EmulatorApp:
     config = config or Config()
     if clock is None:
@@ -116,6 +125,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
             config.reasoning_events,
             config.max_delay,
             HttpxCaller() if config.allow_live_http else None,
+            rate_limiter(config),
+            config.cache_size,
         ),
         backend=default,
         scenarios=scenarios,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from emulator.engine.events import REASONING_EVENTS
 from emulator.engine.function_calls import CHOICES as FUNCTION_CALL_STATUSES
+from emulator.engine.ratelimit import parse_limit
 from emulator.engine.timing import parse_timing
 
 DEV_API_KEY = "emulator-dev-key"
@@ -97,6 +98,15 @@ class Config:
         5.0, "seconds a shutdown waits for requests under way before cutting them off (stored `failed`)"
     )
     journal: int = setting(1000, "requests kept for `GET /_emulator/requests` (`0`: none)")
+    rate_limit: str | None = setting(
+        None, "requests each API key may make per window, as `60/min` (more: 429 with Retry-After)",
+        metavar="RATE", shown_default="no limit",
+    )  # fmt: skip
+    token_limit: str | None = setting(
+        None, "tokens (input + output) each API key may use per window, as `40000/min`",
+        metavar="RATE", shown_default="no limit",
+    )  # fmt: skip
+    cache_size: int = setting(1000, "responses the exact-match response cache keeps, least recently used out")
     frozen_time: float | None = setting(
         None, "freeze the clock at this Unix time, for byte-identical runs", shown_default="real time"
     )
@@ -149,6 +159,17 @@ class Config:
                 raise ValueError(f"{name} must be > 0")
         if not self.shutdown_grace >= 0:
             raise ValueError("shutdown_grace must be a number of seconds >= 0")
+        self._check_gateway()
+
+    def _check_gateway(self) -> None:
+        for name in ("rate_limit", "token_limit"):
+            if (rate := getattr(self, name)) is not None:
+                try:
+                    parse_limit(rate)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        if self.cache_size < 1:
+            raise ValueError("cache_size must be >= 1")
 
     @property
     def uses_dev_key(self) -> bool:

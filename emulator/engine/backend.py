@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from emulator.contract.errors import ApiError
+from emulator.engine.faults import Faults, StreamFault
 from emulator.engine.items import ItemPlan
 from emulator.engine.live_http import LiveHttp
 from emulator.engine.timing import Timing
@@ -55,6 +56,7 @@ class Turn:
     scenario: str | None = None  # the scenario that answered, if any
     misses: tuple[Miss, ...] = ()  # the scenarios tried before an answer, and why each missed
     http_error: ApiError | None = None  # the turn answers with this HTTP error instead (no items)
+    stream_fault: StreamFault | None = None  # what breaks its stream (emulator.engine.faults)
 
 
 class Backend(Protocol):
@@ -84,4 +86,12 @@ class Scenarios(Protocol):
 
     def failures(self, model: str) -> Sequence[int | str]:
         """The model's failure profile in the models catalogue ([]: it always answers)."""
+        ...
+
+    def faults(self, model: str) -> Faults:
+        """The model's faults in the models catalogue."""
+        ...
+
+    def timing(self, model: str) -> Timing | None:
+        """The model's timing in the models catalogue (None: the server's)."""
         ...

@@ -41,13 +41,14 @@ class Plan:
     # False while each stream's pieces are exactly its text's tokens (emulator.engine.tokens),
     # which can then be worked out again from the text instead of being kept.
     chunked: bool = False
+    queued: float = 0.0  # a background response's time queued, before response.in_progress
 
     @property
     def terminal_type(self) -> str:
         return TERMINAL_EVENT[self.response["status"]]
 
     def total_delay(self) -> float:
-        total = self.first_delay
+        total = self.first_delay + self.queued
         for item in self.items:
             total += item.delay_before
             for delays in item.delays:
@@ -70,7 +71,11 @@ class Plan:
         """The canonical event sequence of contract section 4.3 (without sequence numbers)."""
         opening = self.in_progress_snapshot()
         yield PlanEvent("response.created", {"response": opening})
-        yield PlanEvent("response.in_progress", {"response": {**opening, "status": "in_progress"}})
+        if self.response["background"]:
+            yield PlanEvent("response.queued", {"response": opening})
+        yield PlanEvent(
+            "response.in_progress", {"response": {**opening, "status": "in_progress"}}, self.queued
+        )
         pending_delay = self.first_delay
         for index, plan in enumerate(self.items):
             for event in plan.events(index, REASONING_EVENTS[reasoning]):
@@ -94,10 +99,18 @@ class Plan:
             count += 1
         return count
 
-    def cut(self, sent: int, *, completed_at: int | None, error: dict[str, str] | None = None) -> Plan:
+    def cut(
+        self,
+        sent: int,
+        *,
+        completed_at: int | None,
+        error: dict[str, str] | None = None,
+        cancelled: bool = False,
+    ) -> Plan:
         """The Plan as far as its first `sent` events went: what a client that went away saw,
-        recorded as `incomplete` with reason `client_disconnected`; or, given an `error`
-        (`response_error`), what a stream that broke off sent, recorded as `failed`."""
+        recorded as `incomplete` with reason `client_disconnected`; given an `error`
+        (`response_error`), what a stream that broke off sent, recorded as `failed`; `cancelled`,
+        a background response cancelled then."""
         added: set[int] = set()
         done: set[int] = set()
         deltas: dict[tuple[int, int], int] = {}
@@ -130,8 +143,8 @@ class Plan:
             }
         response = {
             **self.response,
-            "status": "incomplete" if error is None else "failed",
-            "incomplete_details": {"reason": DISCONNECTED} if error is None else None,
+            "status": "cancelled" if cancelled else "incomplete" if error is None else "failed",
+            "incomplete_details": {"reason": DISCONNECTED} if error is None and not cancelled else None,
             "completed_at": completed_at,
             "output": output,
             "usage": usage,

@@ -183,6 +183,8 @@ def _within(items: list[ItemPlan], limit: int | None) -> tuple[list[ItemPlan], i
 def _pace(plan: Plan, timing: Timing, rng: random.Random) -> None:
     """Chunks every stream of the Plan and draws every wait from `timing`."""
     plan.first_delay = timing.first_delay(rng)
+    if plan.response["background"]:
+        plan.queued = timing.queue
     if timing.chunk_tokens > 1:
         plan.chunked = True
         for item in plan.items:

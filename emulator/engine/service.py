@@ -27,13 +27,17 @@ from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.extensions import check_shape_header, check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, templates, tokens
-from emulator.engine.backend import SESSION_HEADER, Backend, Scenarios, Turn
+from emulator.engine.backend import SESSION_HEADER, Backend, Call, Scenarios, Turn
+from emulator.engine.background import Run, Runs
+from emulator.engine.cache import DEFAULT_TTL, ResponseCache, cache_key
 from emulator.engine.events import PlanEvent, numbered
+from emulator.engine.faults import FAULT_HEADER, NO_FAULTS, Faults, StreamFault, parse_faults
 from emulator.engine.gateway import Gateway, Route
 from emulator.engine.items import ItemPlan
 from emulator.engine.live_http import LiveHttp
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
+from emulator.engine.ratelimit import RateLimiter
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, bounded, parse_timing
 from emulator.state.journal import Miss
@@ -50,6 +54,7 @@ class RequestContext:
     timing: str | None = None  # a pacing spec over the server's (x-emulator-timing)
     reasoning_events: str | None = None  # orq | openai (x-emulator-reasoning-events); None: the server's
     shape: str | None = None  # the default backend's answer shape (x-emulator-shape)
+    faults: str | None = None  # faults on demand (x-emulator-fail), checked by the service
     gone: Callable[[], Awaitable[None]] | None = None  # returns once the client has left, if it can tell
 
     @property
@@ -81,6 +86,7 @@ class Events:
     # None), by a bug or the server shutting down (the response error to record). Returns the
     # response as stored, for a transport that can still tell the client (None: already final).
     interrupted: Callable[[int, dict[str, str] | None], dict[str, Any] | None] | None = None
+    fault: StreamFault | None = None  # what breaks the stream, and after how many events
 
 
 @dataclass(slots=True)
@@ -97,6 +103,23 @@ class Answer:
     scenario: str | None = None  # the scenario that answered, if one did
     misses: tuple[Miss, ...] = ()  # the scenarios tried before it, and why each missed
     history: Conversation | None = None  # the conversation the request continued
+    cache: str | None = None  # the response cache: hit or miss (None: not asked for)
+    headers: dict[str, str] | None = None  # more to send with it (the rate limits')
+
+
+@dataclass(slots=True)
+class _Asked:
+    """A create request once admitted, as the steps of its answer read it."""
+
+    request: dict[str, Any]
+    warnings: list[Failure]
+    reasoning: str  # the event names its stream uses
+    faults: Faults = NO_FAULTS  # the request's own (x-emulator-fail)
+    background: bool = False
+    key: str = ""  # the rate limits' key (its bearer token)
+    limits: dict[str, str] | None = None  # its rate-limit headers, when limits are on
+    cache_key: bytes | None = None  # when it asks for the response cache
+    cached: list[dict[str, Any]] | None = None  # the cached output, on a hit
 
 
 @dataclass(slots=True)
@@ -105,6 +128,8 @@ class Settings:
     reasoning_events: str = "orq"  # the server's reasoning event names
     max_delay: float = 60.0  # the longest wait (seconds) a request's own timing may ask for
     live_http: LiveHttp | None = None  # orq:http's real calls (serve --allow-live-http)
+    limiter: RateLimiter | None = None  # per-key rate limits (--rate-limit, --token-limit)
+    cache_size: int = 1000  # responses the exact-match cache keeps
 
 
 @dataclass(slots=True)
@@ -117,41 +142,36 @@ class ResponsesService:
     backend: Backend  # answers when no scenario layer is in use
     scenarios: Scenarios
     gateway: Gateway = field(init=False)  # with the scenarios' models catalogue (decision 9)
+    cache: ResponseCache = field(init=False)  # `cache: {type: exact_match}` (decision 10)
+    runs: Runs = field(init=False)  # background responses not finished yet
 
     def __post_init__(self) -> None:
-        self.gateway = Gateway(self.scenarios.failures, self.scenarios.sequences)
+        scenarios = self.scenarios
+        self.gateway = Gateway(scenarios.failures, scenarios.sequences, scenarios.faults, self.planner.seed)
+        self.cache = ResponseCache(self.settings.cache_size)
+        self.runs = Runs()
 
     async def create(self, body: Any, context: RequestContext) -> Answer:
         """Raises ApiError for a request the contract refuses; answers everything else."""
-        request, warnings = self.validator.check(body)
-        if templates.applies(request):  # decision 12: filled before anything reads the text
-            request = templates.filled(request)
-        # The body's problems first, then the settings' (most requests have none of their own).
-        no_settings = context.timing is None and context.reasoning_events is None and context.shape is None
-        reasoning = self.settings.reasoning_events if no_settings else self.checked_settings(context)
+        asked = self._admitted(body, context)
+        request = asked.request
         route = None
         active = self.scenarios.active
-        if active:  # retries and fallbacks, on the clock, before any byte
-            route = self.gateway.route(request, context.session, request_digest(self.planner.seed, request))
-            if route.delay:
-                await self.clock.sleep(route.delay)
-            if route.error is not None:
-                return Answer(warnings, error=route.error, route=route)
-            if route.model != request["model"]:
-                request = {**request, "model": route.model}
-        call = self.planner.call(request, context.headers, self.settings.timing, context.shape)
-        backend = self.scenarios.backend if active else self.backend
-        if self.settings.live_http is not None and _calls_out(request):
-            call.live_http = self.settings.live_http  # a real call blocks: off the event loop
-            turn = await asyncio.to_thread(backend.turn, call)
-        else:
-            turn = backend.turn(call)
+        if asked.cached is None and (
+            active or asked.faults or "load_balancer" in request or "timeout" in request
+        ):
+            route = await self._routed(asked, context)
+            if route.error is not None and not asked.background:
+                return Answer(asked.warnings, error=route.error, route=route, headers=asked.limits)
+        call = self.planner.call(asked.request, context.headers, self.settings.timing, context.shape)
+        turn = await self._turn(asked, call, route)
         if turn.http_error is not None:
             return Answer(
-                warnings, error=turn.http_error, route=route, scenario=turn.scenario,
+                asked.warnings, error=turn.http_error, route=route, scenario=turn.scenario,
                 misses=turn.misses, history=call.history,
             )  # fmt: skip
-        if turn.scenario is not None and (text_format := (request.get("text") or {}).get("format")):
+        warnings = asked.warnings
+        if turn.scenario is not None and (text_format := (asked.request.get("text") or {}).get("format")):
             warnings = [*warnings, *_misfits(turn, text_format)]
         plan = self.planner.plan(call, turn, context.timing)
         telemetry = plan.response["telemetry"]
@@ -160,8 +180,18 @@ class ResponsesService:
             warnings, call.response_id, trace, route=route,
             scenario=turn.scenario, misses=turn.misses, history=call.history,
         )  # fmt: skip
-        if request.get("stream") is True:
-            answer.events = self._streamed(plan, trace, reasoning)
+        if asked.cache_key is not None or asked.limits is not None:
+            self._account(asked, plan, answer)
+        stream = asked.request.get("stream") is True
+        if asked.background:
+            plan.queued += route.delay if route is not None else 0.0
+            return self._background(plan, trace, asked.reasoning, answer, stream)
+        if stream:
+            answer.events = self._streamed(plan, trace, asked.reasoning)
+            answer.events.fault = turn.stream_fault
+            if turn.stream_fault is None and (asked.faults or active):
+                model = plan.response["model"]
+                answer.events.fault = (asked.faults + self.scenarios.faults(model)).stream(model)
             return answer
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
@@ -169,6 +199,75 @@ class ResponsesService:
             await self._wait(plan, trace, delay, context)
         answer.body = self._store_final(plan, trace)
         return answer
+
+    def _admitted(self, body: Any, context: RequestContext) -> _Asked:
+        """The request validated, its settings checked, counted against the rate limits, and
+        looked up in the response cache."""
+        request, warnings = self.validator.check(body)
+        if templates.applies(request):  # decision 12: filled before anything reads the text
+            request = templates.filled(request)
+        # The body's problems first, then the settings' (most requests have none of their own).
+        no_settings = (
+            context.timing is None and context.reasoning_events is None and context.shape is None
+            and context.faults is None
+        )  # fmt: skip
+        asked = _Asked(
+            request,
+            warnings,
+            self.settings.reasoning_events if no_settings else self.checked_settings(context),
+        )
+        if context.faults is not None:
+            asked.faults = _faults(context.faults)
+        if (limiter := self.settings.limiter) is not None:  # counted before anything is done
+            asked.key = context.headers.get("authorization") or ""
+            asked.limits = limiter.admit(asked.key, self.clock.now())
+        if self.runs:
+            self.settle()
+        asked.background = request.get("background") is True
+        if request.get("cache") is not None:
+            asked.cache_key = cache_key(request)
+            asked.cached = self.cache.get(asked.cache_key, self.clock.now())
+        return asked
+
+    async def _routed(self, asked: _Asked, context: RequestContext) -> Route:
+        """The gateway's attempts, waited out on the clock (a background response's are waited
+        queued); the request then names the model that answers."""
+        request = asked.request
+        digest = request_digest(self.planner.seed, request)
+        route = self.gateway.route(request, context.session, digest, asked.faults, self._ttft)
+        if route.delay and not asked.background:
+            await self.clock.sleep(route.delay)
+        if route.error is None and route.model != request["model"]:
+            asked.request = {**request, "model": route.model}
+        return route
+
+    async def _turn(self, asked: _Asked, call: Call, route: Route | None) -> Turn:
+        """What answers: the cache, the gateway's failure (a background response's), the scenario
+        layer or the default backend."""
+        if asked.cached is not None:
+            return Turn(
+                [ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)]) for item in asked.cached]
+            )
+        if route is not None and route.error is not None:  # background: every attempt failed
+            code = "rate_limit_exceeded" if route.error.status == 429 else "server_error"
+            return Turn([], status="failed", error=response_error(code, route.error.message))
+        backend = self.scenarios.backend if self.scenarios.active else self.backend
+        if self.settings.live_http is not None and _calls_out(asked.request):
+            call.live_http = self.settings.live_http  # a real call blocks: off the event loop
+            return await asyncio.to_thread(backend.turn, call)
+        return backend.turn(call)
+
+    def _account(self, asked: _Asked, plan: Plan, answer: Answer) -> None:
+        """Fills the response cache (a miss that completed) and spends the tokens' rate limit."""
+        response, now = plan.response, self.clock.now()
+        if asked.cache_key is not None:
+            answer.cache = "miss" if asked.cached is None else "hit"
+            if asked.cached is None and response["status"] == "completed":
+                ttl = asked.request["cache"].get("ttl", DEFAULT_TTL)
+                self.cache.put(asked.cache_key, response["output"], ttl, now)
+        if asked.limits is not None and self.settings.limiter is not None:
+            self.settings.limiter.spend(asked.key, response["usage"]["total_tokens"], now)
+            answer.headers = asked.limits
 
     async def _wait(self, plan: Plan, trace: Trace, delay: float, context: RequestContext) -> None:
         """Waits `delay` for a JSON-mode answer; raises ClientLeft if the client leaves first. A
@@ -196,6 +295,11 @@ class ResponsesService:
         self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
 
     def retrieve(self, response_id: str) -> StoredResponse:
+        if self.runs:
+            self.settle()
+            if (run := self.runs.get(response_id)) is not None:  # a background response, running
+                snapshot = orjson.dumps(run.snapshot(self.clock.monotonic()))
+                return StoredResponse(response_id, snapshot, None, run.trace)
         stored = self.store.get(response_id)
         if stored is None:
             raise ApiError(
@@ -206,6 +310,10 @@ class ResponsesService:
     def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
         """A finished response's events again, those after sequence number `starting_after` (-1: all)."""
         stored = self.retrieve(response_id)
+        if (run := self.runs.get(response_id)) is not None:  # still running: what is due, then live
+            if starting_after >= (last := sum(1 for _ in run.plan.events(run.reasoning)) - 1):
+                raise _nothing_after(starting_after, last)
+            return Events(self._run_events(response_id, run, starting_after), interrupted=None), run.trace
         if stored.in_progress:
             raise ApiError(
                 409, "response_in_progress",
@@ -216,12 +324,7 @@ class ResponsesService:
         reasoning = self.checked_settings(context)
         last = sum(1 for _ in plan.events(reasoning)) - 1
         if starting_after >= last:
-            raise ApiError(
-                400, "invalid_request",
-                f"starting_after must be before the stream's last event ({last}), got {starting_after}: "
-                "there is nothing after it to replay.",
-                "starting_after",
-            )  # fmt: skip
+            raise _nothing_after(starting_after, last)
         return Events(numbered(plan.events(reasoning), starting_after), paced=False), stored.trace
 
     def events_of(self, response_id: str) -> list[dict[str, Any]] | None:
@@ -270,6 +373,56 @@ class ResponsesService:
 
         return Events(events(), interrupted=interrupted)
 
+    def _ttft(self, model: str) -> float:
+        """A model's time to first token, by its timing (what a call timeout compares)."""
+        return (self.scenarios.timing(model) or self.settings.timing).ttft
+
+    def _background(self, plan: Plan, trace: Trace, reasoning: str, answer: Answer, stream: bool) -> Answer:
+        """Answers a background request at once (queued); its life goes on by the clock."""
+        run = Run(plan, trace, self.clock.monotonic(), reasoning)
+        self._store_in_progress(plan, trace)
+        self.runs.add(plan.response["id"], run)
+        if stream:  # a client leaving this stream leaves the response running: nothing to cut
+            answer.events = Events(self._run_events(plan.response["id"], run, -1), interrupted=None)
+        else:
+            answer.body = orjson.dumps(plan.in_progress_snapshot())
+        return answer
+
+    def _run_events(self, response_id: str, run: Run, after: int) -> Iterator[tuple[int, PlanEvent]]:
+        for number, event in run.events(after, self.clock.monotonic()):
+            if event.data.get("response") is run.plan.response and self.runs.pop(response_id) is not None:
+                self._store_final(run.plan, run.trace)  # the terminal event: it has finished
+            yield number, event
+
+    def settle(self) -> None:
+        """Stores the background responses that have finished by now as they finished."""
+        for _, run in self.runs.due(self.clock.monotonic()):
+            self._store_final(run.plan, run.trace)
+
+    def cancel(self, response_id: str) -> bytes:
+        """Cancels a background response still queued or in progress: stored `cancelled`, with
+        the output produced so far; cancelling it again returns it as it is."""
+        stored = self.retrieve(response_id)
+        run = self.runs.pop(response_id)
+        if run is not None:
+            run.cancelled = True
+            cut = run.plan.cut(run.due(self.clock.monotonic()), completed_at=None, cancelled=True)
+            return self._store_final(cut, run.trace)
+        response = orjson.loads(stored.body)
+        if not response["background"]:
+            raise ApiError(
+                400, "response_not_cancellable",
+                f"Response '{response_id}' was not created with background=true; only background "
+                "responses can be cancelled.", "response_id",
+            )  # fmt: skip
+        if response["status"] == "cancelled":
+            return stored.body
+        raise ApiError(
+            400, "response_not_cancellable",
+            f"Response '{response_id}' has already finished ({response['status']}); only a queued or "
+            "in-progress response can be cancelled.", "response_id",
+        )  # fmt: skip
+
     def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
         response = plan.response
         if response["store"]:
@@ -288,6 +441,22 @@ class ResponsesService:
         else:
             self.store.remember_unstored(response["id"])
         return rendered
+
+
+def _faults(header: str) -> Faults:
+    try:
+        return parse_faults(header)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_header", f"{FAULT_HEADER}: {exc}.", FAULT_HEADER) from None
+
+
+def _nothing_after(starting_after: int, last: int) -> ApiError:
+    return ApiError(
+        400, "invalid_request",
+        f"starting_after must be before the stream's last event ({last}), got {starting_after}: "
+        "there is nothing after it to replay.",
+        "starting_after",
+    )  # fmt: skip
 
 
 def _misfits(turn: Turn, text_format: dict[str, Any]) -> list[Failure]:

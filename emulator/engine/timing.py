@@ -23,6 +23,7 @@ class Timing:
     tokens_per_second: float = 0.0  # 0: deltas follow each other without waiting
     chunk_tokens: int = 1  # tokens per delta
     jitter: float = 0.0  # each wait varies by up to ± this fraction, from a seeded RNG
+    queue: float = 0.0  # seconds a background response waits queued
 
     def chunks(self, tokens: list[str]) -> list[str]:
         """The deltas a streamed text is sent in."""
@@ -56,7 +57,7 @@ class Timing:
 PROFILES = {
     "instant": Timing(),
     # A mid-sized hosted model: about a third of a second to the first token, then ~50 tokens/s.
-    "realistic": Timing(ttft=0.35, tokens_per_second=50.0, chunk_tokens=1, jitter=0.25),
+    "realistic": Timing(ttft=0.35, tokens_per_second=50.0, chunk_tokens=1, jitter=0.25, queue=0.5),
 }
 
 _KEYS: dict[str, tuple[str, Callable[[str], float], str]] = {
@@ -64,6 +65,7 @@ _KEYS: dict[str, tuple[str, Callable[[str], float], str]] = {
     "tokens_per_second": ("tokens_per_second", float, "a number >= 0 (0: no pacing)"),
     "chunk_tokens": ("chunk_tokens", int, "a whole number >= 1"),
     "jitter": ("jitter", float, "a fraction between 0 and 1"),
+    "queue_ms": ("queue", lambda v: float(v) / 1000, "a number of milliseconds >= 0"),
 }
 
 
@@ -103,8 +105,9 @@ def parse_timing_setting(value: str | Mapping[str, Any], base: Timing | None = N
 
 def bounded(timing: Timing, cap: float) -> Timing:
     """`timing`, when none of its waits is longer than `cap` seconds; else ValueError saying which."""
-    if timing.ttft > cap:
-        raise ValueError(f"ttft_ms must be at most {cap * 1000:g} (the emulator's --max-delay)")
+    for key, seconds in (("ttft_ms", timing.ttft), ("queue_ms", timing.queue)):
+        if seconds > cap:
+            raise ValueError(f"{key} must be at most {cap * 1000:g} (the emulator's --max-delay)")
     if timing.tokens_per_second and timing.chunk_tokens / timing.tokens_per_second > cap:
         raise ValueError(
             f"tokens_per_second must be at least {timing.chunk_tokens / cap:g} with chunk_tokens="
@@ -114,5 +117,12 @@ def bounded(timing: Timing, cap: float) -> Timing:
 
 
 def _valid(t: Timing) -> bool:
-    finite = all(x == x and x != float("inf") for x in (t.ttft, t.tokens_per_second, t.jitter))
-    return finite and t.ttft >= 0 and t.tokens_per_second >= 0 and t.chunk_tokens >= 1 and 0 <= t.jitter <= 1
+    finite = all(x == x and x != float("inf") for x in (t.ttft, t.tokens_per_second, t.jitter, t.queue))
+    return (
+        finite
+        and t.ttft >= 0
+        and t.queue >= 0
+        and t.tokens_per_second >= 0
+        and t.chunk_tokens >= 1
+        and 0 <= t.jitter <= 1
+    )

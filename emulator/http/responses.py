@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from starlette.types import Receive, Scope, Send
 
@@ -34,7 +34,9 @@ from emulator.contract.errors import (
 from emulator.contract.extensions import replay_query
 from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
+from emulator.engine.cache import CACHE_HEADER
 from emulator.engine.events import PlanEvent
+from emulator.engine.faults import StreamFault
 from emulator.engine.service import (
     Answer,
     ClientLeft,
@@ -47,15 +49,27 @@ from emulator.http.auth import BearerCheck
 from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
-from emulator.render.sse import DONE, EventStream, Write, frame
+from emulator.render.sse import DONE, EventStream, StreamAborted, Write, frame
 from emulator.state.journal import Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
+
+
+class _QuietAbort(logging.Filter):
+    """uvicorn logs every exception an app raises as a crash; a stream:disconnect fault is one on
+    purpose (emulator.render.sse.StreamAborted), so it is not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], StreamAborted))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietAbort())
 
 PREFIXES = ("/v3/router/responses", "/v1/responses")
 TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 SHAPE_HEADER = b"x-emulator-shape"
+FAULT_HEADER = b"x-emulator-fail"
 CLIENT_LEFT = 499  # the journal's status for a JSON-mode request whose client left before its answer
 
 Headers = list[tuple[bytes, bytes]]
@@ -75,12 +89,13 @@ class Incoming:
     def context(self) -> RequestContext:
         """The request's headers and its x-emulator-* settings (the service checks them)."""
         timing, reasoning = self.headers.get(TIMING_HEADER), self.headers.get(REASONING_HEADER)
-        shape = self.headers.get(SHAPE_HEADER)
+        shape, faults = self.headers.get(SHAPE_HEADER), self.headers.get(FAULT_HEADER)
         return RequestContext(
             HeaderMap(self.headers),
             timing.decode("latin-1") if timing is not None else None,
             reasoning.decode("latin-1") if reasoning is not None else None,
             shape.decode("latin-1") if shape is not None else None,
+            faults.decode("latin-1") if faults is not None else None,
             gone=self.gone,
         )
 
@@ -133,6 +148,12 @@ class ResponsesRoutes:
                 return self._create if method == "POST" else Target(_not_allowed(method, path, "POST"))
             if path.startswith(prefix) and path[len(prefix)] == "/":
                 response_id = path[len(prefix) + 1 :]
+                if response_id.endswith("/cancel") and "/" not in (
+                    cancelled := response_id[: -len("/cancel")]
+                ):
+                    if method != "POST":
+                        return Target(_not_allowed(method, path, "POST"), cancelled)
+                    return Target(self.cancel, cancelled)
                 if not response_id or "/" in response_id:
                     return None  # not a route: Starlette's 404
                 if method not in ("GET", "HEAD"):
@@ -157,6 +178,13 @@ class ResponsesRoutes:
         events, trace = self.service.replay(request.response_id, starting_after, request.context())
         return Answer(response_id=request.response_id, trace=trace, events=events)
 
+    async def cancel(self, request: Incoming) -> Answer:
+        """POST .../{id}/cancel: a background response ends `cancelled` (contract decision 2)."""
+        assert request.response_id is not None
+        body = self.service.cancel(request.response_id)
+        stored = self.service.retrieve(request.response_id)
+        return Answer(response_id=request.response_id, trace=stored.trace, body=body)
+
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         request = Incoming(scope, receive, dict(scope["headers"]), target.response_id)
         try:
@@ -177,18 +205,11 @@ class ResponsesRoutes:
             if answer.error.status == CLIENT_LEFT:
                 return
             extra = {k.decode(): v.decode() for k, v in _emulator_headers(answer)}
+            if answer.headers:
+                extra |= answer.headers
             await error_response(answer.error, extra)(scope, receive, send)
             return
-        assert answer.trace is not None
-        trace_id, span_id = answer.trace
-        headers = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
-        if answer.route is not None or answer.scenario is not None:
-            headers += _emulator_headers(answer)
-        if answer.warnings:
-            messages = [w.message for w in answer.warnings]
-            headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))
-            for message in messages:
-                log.warning("contract warning: %s", message)
+        headers = _answer_headers(answer)
         if answer.events is not None:
             times = None
             if exchange is not None:
@@ -231,6 +252,7 @@ class ResponsesRoutes:
             done=framing.done_sentinel,
             paced=events.paced,
             times=times,
+            fault=events.fault,
         )
         writer = asyncio.ensure_future(stream.run(events.numbered, write))
         watcher = asyncio.ensure_future(_disconnected(receive))
@@ -249,6 +271,9 @@ class ResponsesRoutes:
             await self._cut_off(events, stream, write, send)
             return
         failure = None if writer.cancelled() else writer.exception()
+        if stream.struck is not None and failure is None and not writer.cancelled():
+            await self._struck(events, stream, stream.struck, write, send)
+            return
         if not writer.cancelled() and failure is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
@@ -260,12 +285,37 @@ class ResponsesRoutes:
         if events.interrupted is not None:
             events.interrupted(stream.sent, error)
 
-    async def _cut_off(self, events: Events, stream: EventStream, write: Write, send: Send) -> None:
-        """Ends a stream the server cut off: stored failed, and, if the client is still there, told
-        so with the error event and `response.failed` (then [DONE])."""
+    async def _struck(
+        self, events: Events, stream: EventStream, fault: StreamFault, write: Write, send: Send
+    ) -> None:
+        """Ends a stream a fault broke (emulator.engine.faults): stored failed, as far as it went;
+        `error` tells the client, `truncate` ends the body cleanly, `disconnect` drops the
+        connection."""
+        error = response_error(
+            "server_error", f"The model's stream broke off after {fault.after} events ({fault})."
+        )
+        if fault.kind == "error":
+            await self._cut_off(events, stream, write, send, error)
+            return
+        if events.interrupted is not None:
+            events.interrupted(stream.sent, error)
+        if fault.kind == "disconnect":
+            raise StreamAborted(str(fault))
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _cut_off(
+        self,
+        events: Events,
+        stream: EventStream,
+        write: Write,
+        send: Send,
+        error: dict[str, str] | None = None,
+    ) -> None:
+        """Ends a stream the server cut off (or a fault's `error`): stored failed, and, if the
+        client is still there, told so with the error event and `response.failed` (then [DONE])."""
         if events.interrupted is None:
             return
-        failed = events.interrupted(stream.sent, shutdown_error())
+        failed = events.interrupted(stream.sent, error or shutdown_error())
         if failed is None:  # it had already finished
             return
         error = failed["error"]
@@ -286,10 +336,28 @@ class ResponsesRoutes:
             recorded_body(request.body, request.parsed), error.status if error is not None else 200,
             answer.events is not None, answer.response_id or request.response_id, answer.scenario,
             answer.misses, error, answer.warnings, answer.history,
-            () if route is None else tuple((a.model, a.status, a.wait) for a in route.attempts),
+            () if route is None else tuple(a.json() for a in route.attempts), answer.cache,
         )  # fmt: skip
         self.journal.record(exchange)
         return exchange
+
+
+def _answer_headers(answer: Answer) -> Headers:
+    """A successful answer's headers, its body's aside: the trace, how it was answered, the rate
+    limits, the contract warnings (each also logged)."""
+    assert answer.trace is not None
+    trace_id, span_id = answer.trace
+    headers = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
+    if answer.route is not None or answer.scenario is not None or answer.cache is not None:
+        headers += _emulator_headers(answer)
+    if answer.headers:
+        headers += [(k.encode(), v.encode()) for k, v in answer.headers.items()]
+    if answer.warnings:
+        messages = [w.message for w in answer.warnings]
+        headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))
+        for message in messages:
+            log.warning("contract warning: %s", message)
+    return headers
 
 
 def _emulator_headers(answer: Answer) -> Headers:
@@ -298,10 +366,14 @@ def _emulator_headers(answer: Answer) -> Headers:
     if answer.route is not None:
         headers += [
             (b"x-emulator-attempts", str(len(answer.route.attempts)).encode()),
-            (b"x-emulator-attempt-log", answer.route.log().encode()),
+            # model names are the client's: anything outside printable ASCII is percent-encoded
+            (b"x-emulator-attempt-log", quote(answer.route.log(), safe=" /,.:*+-_@()").encode()),
+            (b"x-emulator-gateway-delay", f"{answer.route.delay:.3f}".encode()),
         ]
     if answer.scenario is not None:
         headers.append((SCENARIO_HEADER.encode(), answer.scenario.encode()))
+    if answer.cache is not None:
+        headers.append((CACHE_HEADER.encode(), answer.cache.encode()))
     return headers
 
 

@@ -17,9 +17,15 @@ import orjson
 
 from emulator.clock import Clock
 from emulator.engine.events import PlanEvent
+from emulator.engine.faults import StreamFault
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keepalive\n\n"
+
+
+class StreamAborted(Exception):
+    """Raised to drop a stream's connection without ending it (the stream:disconnect fault)."""
+
 
 Write = Callable[[bytes], Awaitable[None]]
 
@@ -40,8 +46,11 @@ class EventStream:
         done: bool,
         paced: bool = True,
         times: list[float] | None = None,
+        fault: StreamFault | None = None,
     ) -> None:
         self.clock = clock
+        self.fault = fault  # what breaks the stream (emulator.engine.faults)
+        self.struck: StreamFault | None = None  # the fault that ended it early, once it has
         self.keepalive = keepalive
         self.done = done
         self.paced = paced
@@ -51,10 +60,22 @@ class EventStream:
     async def run(self, events: Iterable[tuple[int, PlanEvent]], write: Write) -> None:
         start = due = self.clock.monotonic()
         times = self.times
+        fault = self.fault
         for sequence_number, event in events:
             if self.paced and event.delay > 0:
                 due += event.delay
                 await self._wait_until(due, write)
+            if fault is not None and self.sent == fault.after:
+                if fault.kind == "stall":  # silence: not even a keep-alive
+                    await self.clock.sleep(fault.seconds)
+                    due += fault.seconds
+                elif fault.kind == "malformed":  # a frame whose JSON is cut short, then the rest
+                    whole = frame(sequence_number, event)
+                    await write(whole[: whole.index(b"data: ") + 24] + b"\n\n")
+                else:  # truncate, disconnect, error: the stream ends here; the transport says how
+                    self.struck = fault
+                    return
+                fault = None
             await write(frame(sequence_number, event))
             self.sent = sequence_number + 1
             if times is not None:

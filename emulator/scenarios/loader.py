@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from emulator.engine.faults import NO_FAULTS, model_faults
 from emulator.engine.timing import parse_timing_setting
 from emulator.scenarios.files import Problem, SourceFile, checked, files_in, read
 from emulator.scenarios.matching import conditions
@@ -136,6 +137,17 @@ def _model(spec: dict[str, Any], at: str) -> ModelProfile:
             timing = parse_timing_setting(spec["timing"])
         except ValueError as exc:
             raise ScriptProblem(f"{at}/timing", str(exc)) from None
+    faults = NO_FAULTS
+    for n, text in enumerate(spec.get("faults", [])):
+        try:
+            faults += model_faults(spec["name"], [text])
+        except ValueError as exc:
+            raise ScriptProblem(f"{at}/faults/{n}", str(exc)) from None
     return ModelProfile(
-        spec["name"], timing, spec.get("reasoning", True), spec.get("tools", True), spec.get("failures", [])
+        spec["name"],
+        timing,
+        spec.get("reasoning", True),
+        spec.get("tools", True),
+        spec.get("failures", []),
+        faults,
     )

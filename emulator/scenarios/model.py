@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from emulator.contract.errors import ApiError
+from emulator.engine.faults import NO_FAULTS, Faults
 from emulator.engine.timing import Timing
 from emulator.scenarios.matching import RequestView, Test
 from emulator.scenarios.scripts import TurnScript
@@ -50,6 +51,7 @@ class ModelProfile:
     reasoning: bool = True
     tools: bool = True
     failures: list[int | str] = field(default_factory=list)  # read by the gateway simulation
+    faults: Faults = NO_FAULTS  # its `faults`, for the gateway and the stream
 
     def covers(self, model: str) -> bool:
         return fnmatch.fnmatchcase(model, self.pattern)

@@ -26,6 +26,8 @@ from emulator.contract.errors import ApiError, code_for, response_error
 from emulator.engine import jsongen, platform_tools, tokens
 from emulator.engine.answers import Composer
 from emulator.engine.backend import Call, Turn
+from emulator.engine.faults import parse_fault
+from emulator.engine.gateway import RETRY_AFTER, failure_headers
 from emulator.engine.items import (
     ItemPlan,
     function_call_plan,
@@ -311,6 +313,7 @@ class TurnScript:
             usage=spec.get("usage"),
             timing=self.timing_of(timing),
             scenario=scenario,
+            stream_fault=parse_fault(spec["fault"]).stream if "fault" in spec else None,
         )
 
 
@@ -367,9 +370,10 @@ Element = Callable[[Context], Piece]  # a compiled output element: what it says 
 
 def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
     status = spec["status"]
-    headers = {}
+    headers = failure_headers(status, spec.get("retry_after", RETRY_AFTER))
     if "retry_after" in spec:
         headers["Retry-After"] = f"{spec['retry_after']:g}"
+        headers["retry-after-ms"] = str(round(spec["retry_after"] * 1000))
     message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
     return ApiError(status, spec.get("code", code_for(status)), message, headers=headers)
 

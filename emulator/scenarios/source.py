@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import watchfiles
 
 from emulator.engine.backend import Backend
+from emulator.engine.faults import NO_FAULTS, Faults
+from emulator.engine.timing import Timing
 from emulator.scenarios.backend import Counters, ScenarioBackend
 from emulator.scenarios.files import SUFFIXES, Problem, SourceFile, resolve
 from emulator.scenarios.loader import load
@@ -90,6 +92,16 @@ class ScenarioSource:
         """The model's failure profile in the models catalogue ([]: it always answers)."""
         profile = self.loaded.model(model)
         return profile.failures if profile is not None else []
+
+    def faults(self, model: str) -> Faults:
+        """The model's faults in the models catalogue."""
+        profile = self.loaded.model(model)
+        return profile.faults if profile is not None else NO_FAULTS
+
+    def timing(self, model: str) -> Timing | None:
+        """The model's timing in the models catalogue (None: the server's)."""
+        profile = self.loaded.model(model)
+        return profile.timing if profile is not None else None
 
     async def watch(self) -> None:
         """Reloads whenever a scenario file under the paths changes; runs until cancelled."""

@@ -60,7 +60,8 @@ class Exchange:
     failure: ApiError | None  # the error it was answered with
     contract_warnings: Sequence[Failure]  # unknown fields...
     history: Conversation | None  # a planned create request's conversation so far
-    attempts: tuple[tuple[str, int | None, float], ...]  # the gateway's: (model, status, wait)
+    attempts: tuple[dict[str, Any], ...]  # the gateway's, each as the journal shows it
+    cache: str | None = None  # the response cache: hit, miss, or None (not asked for)
     # A stream's events as they went out: seconds from the first one (filled while it is sent;
     # None for an answer that was no stream)
     event_times: list[float] | None = field(default=None, repr=False)
@@ -124,7 +125,8 @@ class Exchange:
             "misses": [m.json() for m in self.misses],
             "error": self.error,
             "warnings": list(self.warnings),
-            "attempts": [{"model": m, "status": s, "wait": w} for m, s, w in self.attempts],
+            "attempts": list(self.attempts),
+            "cache": self.cache,
         }
 
 
