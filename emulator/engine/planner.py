@@ -130,7 +130,8 @@ class Planner:
             plan.item = kind.with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
             plan.item["status"] = "incomplete"
         item = plan.item
-        item["id"] = self.ids.prefixed(kind.id_prefix)
+        if item["id"] is None:  # a cached answer's items keep theirs
+            item["id"] = self.ids.prefixed(kind.id_prefix)
         if kind.mints_call_id and "call_id" not in item:
             item["call_id"] = self.ids.call_id()
         return item

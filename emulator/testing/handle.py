@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from emulator.clock import FrozenClock
 from emulator.app import EmulatorApp, create_app
 from emulator.config import Config
 from emulator.scenarios.files import BUILTIN, SourceFile
@@ -206,6 +207,14 @@ class Emulator:
     def report(self) -> str:
         """The journal, a line per request, with the near misses of unanswered ones."""
         return report.journal(self.requests)
+
+    def advance(self, seconds: float) -> None:
+        """Moves the emulator's frozen clock on (the test settings freeze it): background
+        responses move on from queued, cached answers expire, rate-limit windows reset."""
+        clock = self.app.clock
+        if not isinstance(clock, FrozenClock):
+            raise TypeError("advance() needs the frozen clock: start the emulator with frozen_time set")
+        clock.advance(seconds)
 
     def reset(self) -> None:
         """Forgets the requests seen and how far each scenario's turns have got."""

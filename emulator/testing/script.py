@@ -175,6 +175,12 @@ class ModelScript:
         self.spec["failures"] = [*self.spec.get("failures", [])[:-1], *failures, "ok"]
         return self._set()
 
+    def fault(self, *faults: str) -> ModelScript:
+        """Faults on demand, as X-Emulator-Fail writes them after `<glob>=`: `503`, `503*2`,
+        `latency:800ms`, `stream:truncate@5`, `stream:stall@3:2s`... (emulator.engine.faults)."""
+        self.spec["faults"] = [*self.spec.get("faults", []), *faults]
+        return self._set()
+
     def timing(self, spec: str | dict[str, Any]) -> ModelScript:
         """Its pacing: a profile or spec as for --timing ("realistic,ttft_ms=800") or an object."""
         self.spec["timing"] = spec
