@@ -374,6 +374,8 @@ def _http_error(spec: dict[str, Any], scenario: str) -> ApiError:
     if "retry_after" in spec:
         headers["Retry-After"] = f"{spec['retry_after']:g}"
         headers["retry-after-ms"] = str(round(spec["retry_after"] * 1000))
+    if "should_retry" in spec:
+        headers["x-should-retry"] = "true" if spec["should_retry"] else "false"
     message = spec.get("message") or f"Scenario '{scenario}' answers HTTP {status}."
     return ApiError(status, spec.get("code", code_for(status)), message, headers=headers)
 

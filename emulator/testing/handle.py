@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from emulator.clock import FrozenClock
 from emulator.app import EmulatorApp, create_app
+from emulator.clock import FrozenClock
 from emulator.config import Config
 from emulator.scenarios.files import BUILTIN, SourceFile
 from emulator.scenarios.source import ScenarioFilesInvalid

@@ -125,14 +125,24 @@ class Reaction:
         return self
 
     def http_error(
-        self, status: int, message: str | None = None, *, retry_after: float | None = None, times: int = 1
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+        times: int = 1,
     ) -> Reaction:
-        """Answers with an HTTP error (a 4xx or 5xx in orq's error envelope)."""
+        """Answers with an HTTP error (a 4xx or 5xx in orq's error envelope); `retry_after`
+        (seconds) and `should_retry` set the Retry-After, retry-after-ms and x-should-retry headers
+        clients read (x-should-retry: true by default for 408, 409, 429 and 5xx)."""
         error: dict[str, Any] = {"status": status}
         if message is not None:
             error["message"] = message
         if retry_after is not None:
             error["retry_after"] = retry_after
+        if should_retry is not None:
+            error["should_retry"] = should_retry
         return self.step({"http_error": error}, times)
 
     def fail(self, message: str, *, code: str = "server_error", text: str | None = None) -> Reaction:
