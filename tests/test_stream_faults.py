@@ -49,7 +49,7 @@ def test_truncate_ends_the_stream_without_a_terminal_event(
     truncated = oai.responses.stream(
         model=MODEL, input="Tell me more", extra_headers=fail("stream:truncate@5")
     )
-    with pytest.raises(RuntimeError, match="response.completed"), truncated as s:  # the helper needs it
+    with pytest.raises(RuntimeError, match=r"response\.completed"), truncated as s:  # the helper needs it
         s.get_final_response()
     events = orq_events(orq, fail("stream:truncate@5"))
     assert len(events) == 5 and "response.completed" not in events
