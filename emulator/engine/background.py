@@ -65,30 +65,27 @@ class Run:
 class Runs:
     """The background responses that have not finished, by id."""
 
-    _runs: dict[str, Run] = field(default_factory=dict)
+    by_id: dict[str, Run] = field(default_factory=dict)  # empty most of the time: test it, cheaply
     _ends: list[tuple[float, str]] = field(default_factory=list)  # a heap: (end, id)
 
-    def __bool__(self) -> bool:
-        return bool(self._runs)
-
     def __len__(self) -> int:
-        return len(self._runs)
+        return len(self.by_id)
 
     def add(self, response_id: str, run: Run) -> None:
-        self._runs[response_id] = run
+        self.by_id[response_id] = run
         heapq.heappush(self._ends, (run.end, response_id))
 
     def get(self, response_id: str) -> Run | None:
-        return self._runs.get(response_id)
+        return self.by_id.get(response_id)
 
     def pop(self, response_id: str) -> Run | None:
-        return self._runs.pop(response_id, None)
+        return self.by_id.pop(response_id, None)
 
     def due(self, now: float) -> list[tuple[str, Run]]:
         """Removes and returns the runs that have finished by `now`."""
         finished = []
         while self._ends and self._ends[0][0] <= now:
             _, response_id = heapq.heappop(self._ends)
-            if (run := self._runs.pop(response_id, None)) is not None:
+            if (run := self.by_id.pop(response_id, None)) is not None:
                 finished.append((response_id, run))
         return finished

@@ -101,9 +101,6 @@ class Faults:
 
     rules: tuple[tuple[str, Fault], ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.rules)
-
     def of(self, model: str) -> list[Fault]:
         return [fault for glob, fault in self.rules if fnmatch.fnmatchcase(model, glob)]
 

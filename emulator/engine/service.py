@@ -121,6 +121,10 @@ class _Asked:
     cache_key: bytes | None = None  # when it asks for the response cache
     cached: list[dict[str, Any]] | None = None  # the cached output, on a hit
 
+    def settled(self, route: Route | None) -> bool:
+        """Its answer is settled without a model: by the cache, or by the gateway's failure."""
+        return self.cached is not None or (route is not None and route.error is not None)
+
 
 @dataclass(slots=True)
 class Settings:
@@ -157,14 +161,18 @@ class ResponsesService:
         request = asked.request
         route = None
         active = self.scenarios.active
-        if asked.cached is None and (
-            active or asked.faults or "load_balancer" in request or "timeout" in request
-        ):
+        faulty = asked.faults is not NO_FAULTS
+        if asked.cached is None and (active or faulty or "load_balancer" in request or "timeout" in request):
             route = await self._routed(asked, context)
             if route.error is not None and not asked.background:
                 return Answer(asked.warnings, error=route.error, route=route, headers=asked.limits)
         call = self.planner.call(asked.request, context.headers, self.settings.timing, context.shape)
-        turn = await self._turn(asked, call, route)
+        backend = self.scenarios.backend if active else self.backend
+        if self.settings.live_http is not None and _calls_out(asked.request) and not asked.settled(route):
+            call.live_http = self.settings.live_http  # a real call blocks: off the event loop
+            turn = await asyncio.to_thread(backend.turn, call)
+        else:
+            turn = self._turn(asked, call, route, backend)
         if turn.http_error is not None:
             return Answer(
                 asked.warnings, error=turn.http_error, route=route, scenario=turn.scenario,
@@ -189,7 +197,7 @@ class ResponsesService:
         if stream:
             answer.events = self._streamed(plan, trace, asked.reasoning)
             answer.events.fault = turn.stream_fault
-            if turn.stream_fault is None and (asked.faults or active):
+            if turn.stream_fault is None and (faulty or active):
                 model = plan.response["model"]
                 answer.events.fault = (asked.faults + self.scenarios.faults(model)).stream(model)
             return answer
@@ -221,7 +229,7 @@ class ResponsesService:
         if (limiter := self.settings.limiter) is not None:  # counted before anything is done
             asked.key = context.headers.get("authorization") or ""
             asked.limits = limiter.admit(asked.key, self.clock.now())
-        if self.runs:
+        if self.runs.by_id:
             self.settle()
         asked.background = request.get("background") is True
         if request.get("cache") is not None:
@@ -241,20 +249,15 @@ class ResponsesService:
             asked.request = {**request, "model": route.model}
         return route
 
-    async def _turn(self, asked: _Asked, call: Call, route: Route | None) -> Turn:
-        """What answers: the cache, the gateway's failure (a background response's), the scenario
-        layer or the default backend."""
+    def _turn(self, asked: _Asked, call: Call, route: Route | None, backend: Backend) -> Turn:
+        """What answers: the cache, the gateway's failure (a background response's), or the
+        backend (the scenario layer's, or the default one)."""
         if asked.cached is not None:
-            return Turn(
-                [ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)]) for item in asked.cached]
-            )
+            cached = asked.cached
+            return Turn([ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)]) for item in cached])
         if route is not None and route.error is not None:  # background: every attempt failed
             code = "rate_limit_exceeded" if route.error.status == 429 else "server_error"
             return Turn([], status="failed", error=response_error(code, route.error.message))
-        backend = self.scenarios.backend if self.scenarios.active else self.backend
-        if self.settings.live_http is not None and _calls_out(asked.request):
-            call.live_http = self.settings.live_http  # a real call blocks: off the event loop
-            return await asyncio.to_thread(backend.turn, call)
         return backend.turn(call)
 
     def _account(self, asked: _Asked, plan: Plan, answer: Answer) -> None:
@@ -295,7 +298,7 @@ class ResponsesService:
         self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
 
     def retrieve(self, response_id: str) -> StoredResponse:
-        if self.runs:
+        if self.runs.by_id:
             self.settle()
             if (run := self.runs.get(response_id)) is not None:  # a background response, running
                 snapshot = orjson.dumps(run.snapshot(self.clock.monotonic()))

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from emulator.clock import Clock
 from emulator.contract.errors import (
     ApiError,
+    Failure,
     error_event,
     method_not_allowed,
     response_error,
@@ -202,14 +203,18 @@ class ResponsesRoutes:
             return
         exchange = self._record(request, answer) if self.journal.enabled else None
         if answer.error is not None:
-            if answer.error.status == CLIENT_LEFT:
-                return
-            extra = {k.decode(): v.decode() for k, v in _emulator_headers(answer)}
-            if answer.headers:
-                extra |= answer.headers
-            await error_response(answer.error, extra)(scope, receive, send)
+            if answer.error.status != CLIENT_LEFT:
+                await _refuse(answer, answer.error, scope, receive, send)
             return
-        headers = _answer_headers(answer)
+        assert answer.trace is not None
+        trace_id, span_id = answer.trace
+        headers = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
+        if answer.route is not None or answer.scenario is not None or answer.cache is not None:
+            headers += _emulator_headers(answer)
+        if answer.headers:
+            headers += [(k.encode(), v.encode()) for k, v in answer.headers.items()]
+        if answer.warnings:
+            headers.append(_warned(answer.warnings))
         if answer.events is not None:
             times = None
             if exchange is not None:
@@ -342,22 +347,20 @@ class ResponsesRoutes:
         return exchange
 
 
-def _answer_headers(answer: Answer) -> Headers:
-    """A successful answer's headers, its body's aside: the trace, how it was answered, the rate
-    limits, the contract warnings (each also logged)."""
-    assert answer.trace is not None
-    trace_id, span_id = answer.trace
-    headers = [(b"x-orq-trace-id", trace_id.encode()), (b"x-orq-trace-span-id", span_id.encode())]
-    if answer.route is not None or answer.scenario is not None or answer.cache is not None:
-        headers += _emulator_headers(answer)
+async def _refuse(answer: Answer, error: ApiError, scope: Scope, receive: Receive, send: Send) -> None:
+    """An error answer: the envelope, with how it was answered and the rate limits."""
+    extra = {k.decode(): v.decode() for k, v in _emulator_headers(answer)}
     if answer.headers:
-        headers += [(k.encode(), v.encode()) for k, v in answer.headers.items()]
-    if answer.warnings:
-        messages = [w.message for w in answer.warnings]
-        headers.append((b"x-emulator-contract-warnings", json.dumps(messages).encode()))
-        for message in messages:
-            log.warning("contract warning: %s", message)
-    return headers
+        extra |= answer.headers
+    await error_response(error, extra)(scope, receive, send)
+
+
+def _warned(warnings: list[Failure]) -> tuple[bytes, bytes]:
+    """The contract warnings' header; each is logged too."""
+    messages = [w.message for w in warnings]
+    for message in messages:
+        log.warning("contract warning: %s", message)
+    return (b"x-emulator-contract-warnings", json.dumps(messages).encode())
 
 
 def _emulator_headers(answer: Answer) -> Headers:
