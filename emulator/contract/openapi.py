@@ -53,7 +53,7 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_DESCRIBED = {
+_DESCRIBED: dict[int | str, str] = {
     400: "Invalid request: the body, a header or the query breaks the contract (`param` names it)",
     401: "Missing or wrong bearer key",
     404: "Not found",
@@ -63,11 +63,15 @@ _DESCRIBED = {
     415: "Body is not JSON",
     431: "Request line and headers too large",
     500: "A bug in the emulator (reported in the envelope; the server goes on)",
+    "4XX": "A failure a scenario or x-emulator-fail asked for, with the status it named; 429 also "
+    "for --rate-limit and --token-limit",
+    "5XX": "A model's failure, simulated by the gateway (x-emulator-fail, the models catalogue): "
+    "its status after every retry and fallback, 504 provider_timeout for a call timeout",
     503: "Too many connections or streams at once; retry later",
 }
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
+def _errors(*statuses: int | str) -> dict[str, Any]:
     return {
         str(s): {"description": _DESCRIBED[s], "content": {"application/json": {"schema": _ref("ErrorBody")}}}
         for s in statuses
@@ -94,6 +98,7 @@ _EMULATOR_HEADERS = [
     _header("x-emulator-reasoning-events", "ReasoningEventsHeader"),
     _header("x-emulator-shape", "ShapeHeader"),
     _header("x-emulator-session", "SessionHeader"),
+    _header("x-emulator-fail", "FailHeader"),
 ]
 
 # A server-sent event (OpenAPI 3.2 `itemSchema`): its data is a stream event's JSON, or the
@@ -160,12 +165,27 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                         },
                     },
                     **_errors(400, 401, 408, 413, 415, 431, 500, 503),
+                    **_errors("4XX", "5XX"),
                 },
             }
         },
         f"{prefix}/responses/{{response_id}}": {
             "get": retrieve,
             "head": {**retrieve, "operationId": f"head-response-{tag}", "summary": "GET without the body"},
+        },
+        f"{prefix}/responses/{{response_id}}/cancel": {
+            "post": {
+                "operationId": f"cancel-response-{tag}",
+                "summary": "Cancel a background response still queued or in progress (contract decision 2)",
+                "tags": [tag],
+                "parameters": [_parameter("response_id", "path", "The response's id.", {"type": "string"})],
+                "responses": {
+                    "200": _answers(
+                        "The response, cancelled (as it was, when it had been cancelled before)", False
+                    ),
+                    **_errors(400, 401, 404, 408, 431, 500),
+                },
+            }
         },
     }
 

@@ -29,7 +29,7 @@ METHODS = ("GET", "POST", "DELETE", "OPTIONS")
 REQUEST_HEADERS = (
     "authorization", "content-type", "accept", "idempotency-key",
     "x-emulator-timing", "x-emulator-scenario", "x-emulator-session", "x-emulator-reasoning-events",
-    "x-emulator-shape",
+    "x-emulator-shape", "x-emulator-fail",
     "x-stainless-arch", "x-stainless-lang", "x-stainless-os", "x-stainless-package-version",
     "x-stainless-retry-count", "x-stainless-runtime", "x-stainless-runtime-version",
     "x-stainless-timeout", "x-stainless-helper-method", "x-stainless-poll-helper",
@@ -39,6 +39,9 @@ REQUEST_HEADERS = (
 RESPONSE_HEADERS = (
     "x-emulator-scenario", "x-emulator-attempts", "x-emulator-attempt-log",
     "x-emulator-contract-warnings", "x-orq-trace-id", "x-orq-trace-span-id", "retry-after",
+    "x-emulator-cache", "x-emulator-gateway-delay", "retry-after-ms", "x-should-retry",
+    "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
 )  # fmt: skip
 MAX_AGE = 600
 

@@ -15,11 +15,16 @@ from typing import Any
 
 import schemathesis
 
+from emulator.contract import schemas
+
+FAIL_PATTERN = schemas.load(schemas.EMULATOR_API)["$defs"]["FailHeader"]["pattern"]
+
 # (code, param, what the message says) of each refusal for missing state
 STATE_REFUSALS = [
     ("previous_response_not_found", r"/previous_response_id", "not found"),
     ("invalid_request_body", r"/input/\d+/call_id", "answers no function_call of this conversation"),
     ("invalid_request", r"starting_after", "before the stream's last event"),
+    ("response_not_cancellable", r"response_id", "only"),  # not a background one, or finished
 ]
 
 
@@ -32,7 +37,20 @@ def valid_requests_are_refused_only_for_missing_state(ctx: Any, response: Any, c
         assert "starting_after" in (case.query or {}), "a valid HEAD request was refused"
         return
     error = json.loads(response.content)["error"]
+    if error["param"] == "x-emulator-fail" and not re.search(
+        FAIL_PATTERN, (case.headers or {}).get(error["param"], "")
+    ):
+        return  # the value breaks the documented pattern too: schemathesis called it valid in error
     assert any(
         error["code"] == code and re.fullmatch(param, error["param"] or "") and said in error["message"]
         for code, param, said in STATE_REFUSALS
     ), f"a valid request was refused: {error['message']}"
+
+
+@schemathesis.hook
+def map_headers(ctx: Any, headers: dict[str, str] | None) -> dict[str, str] | None:
+    """No faults on demand: x-emulator-fail breaks responses on purpose (a dropped connection, a
+    malformed frame), which tests/test_stream_faults.py and tests/test_gateway_matrix.py check."""
+    if headers:
+        headers.pop("x-emulator-fail", None)
+    return headers
