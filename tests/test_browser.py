@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -221,6 +222,44 @@ def test_the_dashboard_shows_requests_live_their_detail_and_a_playground(
     items = json.loads(browser.find_element(By.ID, "playground-items").text)
     assert items[-1]["type"] == "message"
     browser.save_screenshot(str(ARTIFACTS / "dashboard-playground.png"))
+
+
+def test_the_dashboard_shows_the_gateways_attempts_as_a_timeline(
+    browser: Any, emulator: ServedEmulator
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    body = {
+        "model": "openai/gpt-4o", "input": "Through the gateway", "retry": {"count": 1, "on_codes": [503]},
+        "timeout": {"call_timeout": 2000}, "fallbacks": [{"model": "anthropic/claude"}, {"model": "google/gemini"}],
+    }  # fmt: skip
+    faults = "openai/*=503,anthropic/*=latency:3s"
+    answered = httpx.post(
+        emulator.base_url + "/v3/router/responses", json=body,
+        headers={"Authorization": f"Bearer {DEV_API_KEY}", "x-emulator-fail": faults},
+    )  # fmt: skip
+    assert answered.json()["model"] == "google/gemini"
+    index = emulator.last_request.index
+    browser.get(f"{emulator.base_url}/_emulator/ui")
+    browser.execute_script("localStorage.clear()")
+    browser.get(f"{emulator.base_url}/_emulator/ui")
+    browser.find_element(By.ID, "key-save").click()
+    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'tr.entry[data-index="{index}"]'), 5)[
+        0
+    ].click()
+    rows = wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#attempts tbody tr"), 5)
+    cells = [[td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in rows]
+    assert [c[0] for c in cells] == ["openai/gpt-4o", "openai/gpt-4o", "anthropic/claude", "google/gemini"]
+    assert cells[0][1] == "503 provider_overloaded" and cells[2][1] == "504 provider_timeout"
+    assert cells[-1][1] == "answered"
+    assert "2.00 s call" in cells[2][2]  # the call timeout, on the timeline
+    widths = [
+        [bar.size["width"] for bar in r.find_elements(By.CSS_SELECTOR, ".bar")] for r in rows
+    ]  # backoff, then call: to scale, so the timed-out calls are the widest
+    assert (
+        widths[2][1] > widths[1][0] > widths[0][1]
+    )  # the 2 s timeout > a 1 s +-25 % backoff > a failed call
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-gateway.png"))
 
 
 def test_the_dashboard_lists_scenarios_and_asks_again_for_a_wrong_key(

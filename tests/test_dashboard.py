@@ -90,6 +90,10 @@ def test_an_entry_in_detail(served: ServedEmulator) -> None:
         gateway["attempts"][0]["wait"] == 0 and 0.75 <= gateway["attempts"][1]["wait"] <= 1.25
     )  # 1 s +-25 %
     assert gateway["scenario"] == "fallback-answer"
+    assert [(a["took"], a["code"], a["balanced"], a["timed_out"]) for a in gateway["attempts"]] == [
+        (0.0, "provider_overloaded", False, False), (0.0, "provider_overloaded", False, False), (0.0, None, False, False)
+    ]  # fmt: skip
+    assert gateway["cache"] is None
 
     missing = httpx.get(base + "/_emulator/requests/99", headers=AUTH)
     assert (missing.status_code, missing.json()["error"]["param"]) == (404, "index")
