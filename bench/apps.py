@@ -69,6 +69,11 @@ def emulator_real_clock():
     return create_app(Config())
 
 
+def emulator_background():
+    # Real time, and room for a thousand streams following background responses at once.
+    return create_app(Config(max_connections=4000, max_streams=4000))
+
+
 def sample(request: bytes) -> bytes:
     """What the emulator answers to `request`: the bytes the floor apps send back."""
     with TestClient(emulator(), headers=HEADERS) as client:
