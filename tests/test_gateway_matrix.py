@@ -110,6 +110,8 @@ def test_gateway_case(
         if status == 429:
             assert answered.headers["retry-after"] == "1"
             assert answered.headers["retry-after-ms"] == "1000"
+            assert answered.headers["x-ratelimit-remaining-requests"] == "0"
+            assert answered.headers["x-ratelimit-reset-requests"] == "1s"
         return
     assert answered.status_code == 200, answered.text
     answering = log[-1].split()[0]

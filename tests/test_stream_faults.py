@@ -94,13 +94,21 @@ def test_a_mid_stream_error_then_response_failed(live: ServedEmulator, oai: open
     assert after["error"]["code"] == "server_error"
 
 
-def test_a_stall_is_silence_on_the_clock(live: ServedEmulator, oai: openai.OpenAI) -> None:
+def test_a_stall_is_silence_on_the_clock(live: ServedEmulator, oai: openai.OpenAI, orq: Orq) -> None:
     clock = live.app.clock
     before = clock.now()
     events = list(openai_events(oai, fail("stream:stall@3:45s")))  # longer than the keep-alive
     assert events[-1] == "response.completed"
     assert clock.now() - before == pytest.approx(45)
     assert stored(live)["status"] == "completed"
+    assert orq_events(orq, fail("stream:stall@3:45s"))[-1] == "response.completed"
+    assert clock.now() - before == pytest.approx(90)
+    raw = httpx.post(
+        f"{live.base_url}/v3/router/responses", json={"model": MODEL, "input": "hi", "stream": True},
+        headers={**live.auth_headers, **fail("stream:stall@3:45s")},
+    ).text  # fmt: skip
+    assert ": keepalive" not in raw  # silence: 45 s with no keep-alive (one is due every 15 s)
+    assert "response.completed" in raw
 
 
 def test_a_stall_trips_a_clients_read_timeout() -> None:

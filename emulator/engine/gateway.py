@@ -182,9 +182,12 @@ def _failure(route: Route) -> ApiError:
 
 
 def failure_headers(status: int, retry_after: float = RETRY_AFTER) -> dict[str, str]:
-    """What real clients read off a failure: whether to retry, and (429) when."""
+    """What real clients read off a failure: whether to retry, and (429) when, and that no request
+    is left until then."""
     headers = {"x-should-retry": "true" if status in RETRYABLE else "false"}
     if status == 429:
         headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         headers["retry-after-ms"] = str(round(retry_after * 1000))
+        headers["x-ratelimit-remaining-requests"] = "0"
+        headers["x-ratelimit-reset-requests"] = f"{retry_after:.3g}s"
     return headers
