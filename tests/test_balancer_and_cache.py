@@ -103,22 +103,20 @@ def test_store_false_still_fills_the_cache(client: httpx.Client) -> None:
     assert client.post(URL, json=CACHED).headers["x-emulator-cache"] == "hit"
 
 
-def test_entries_expire_on_the_clock(responses_emulator: InProcessEmulator) -> None:
+@pytest.mark.parametrize(
+    ("cache", "ttl"),
+    [({"type": "exact_match", "ttl": 60}, 60), ({"type": "exact_match"}, 1800)],
+    ids=["ttl", "default"],
+)
+def test_entries_expire_on_the_clock(
+    responses_emulator: InProcessEmulator, cache: dict[str, object], ttl: int
+) -> None:
     client = responses_emulator.httpx_client()
-    client.post(URL, json=CACHED)
-    responses_emulator.advance(59.9)
-    assert client.post(URL, json=CACHED).headers["x-emulator-cache"] == "hit"
-    responses_emulator.advance(0.2)
-    assert client.post(URL, json=CACHED).headers["x-emulator-cache"] == "miss"
-
-
-def test_the_default_ttl_is_half_an_hour(responses_emulator: InProcessEmulator) -> None:
-    client = responses_emulator.httpx_client()
-    body = {**CACHED, "cache": {"type": "exact_match"}}
+    body = {**CACHED, "cache": cache}
     client.post(URL, json=body)
-    responses_emulator.advance(1799)
+    responses_emulator.advance(ttl - 0.1)
     assert client.post(URL, json=body).headers["x-emulator-cache"] == "hit"
-    responses_emulator.advance(2)
+    responses_emulator.advance(0.2)
     assert client.post(URL, json=body).headers["x-emulator-cache"] == "miss"
 
 
