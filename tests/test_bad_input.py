@@ -248,13 +248,20 @@ def test_route_edges(client: httpx.Client) -> None:
     head = client.head(f"/v3/router/responses/{created['id']}")
     assert head.status_code == 200 and head.headers["x-orq-trace-id"] == created["telemetry"]["trace_id"]
     assert client.get("/v3/router/responses/").status_code == 404
-    nested = client.get(f"/v3/router/responses/{created['id']}/input_items")
+    nested = client.get(f"/v3/router/responses/{created['id']}/unknown")
     assert (nested.status_code, nested.json()["error"]["code"]) == (404, "not_found")
-    deleted = client.delete(f"/v1/responses/{created['id']}")
-    assert (deleted.status_code, deleted.headers["allow"]) == (405, "GET, HEAD")
+    deeper = client.get(f"/v3/router/responses/{created['id']}/input_items/more")
+    assert deeper.status_code == 404
+    wrong = client.put(f"/v1/responses/{created['id']}")
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD, DELETE")
+    counting = client.get("/v3/router/responses/input_tokens")  # a route, not a response id
+    assert (counting.status_code, counting.headers["allow"]) == (405, "POST")
+    assert (
+        client.post("/v3/router/responses/input_itemsX", json=OK).status_code == 405
+    )  # an id: GET, HEAD, DELETE
     assert client.post("/v3/router/responsesX", json=OK).status_code == 404
-    assert_contract_error(nested.json())
-    assert_contract_error(deleted.json())
+    for refused in (nested, wrong, counting):
+        assert_contract_error(refused.json())
 
 
 def test_a_bug_is_a_logged_500_in_the_envelope_and_the_server_lives_on(

@@ -7,9 +7,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from emulator.contract import schemas
 from emulator.contract.errors import ApiError
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsQuery:
+    """GET .../input_items's query: a page of `limit` (1-100) items in `order`, after or before an
+    item id."""
+
+    limit: int = 20
+    order: str = "desc"
+    after: str | None = None
+    before: str | None = None
 
 
 @functools.cache
@@ -79,3 +91,18 @@ def replay_query(query: Mapping[str, list[str]]) -> tuple[bool, int]:
             "starting_after",
         )  # fmt: skip
     return stream == "true", int(after[-1])
+
+
+def items_query(query: Mapping[str, list[str]]) -> ItemsQuery:
+    """GET .../input_items's query; a 400 naming the parameter for a value the document refuses
+    (`include` is accepted and changes nothing: input items carry everything already)."""
+    limit = query.get("limit", ["20"])[-1]
+    if _pattern("LimitQuery").fullmatch(limit) is None:
+        raise ApiError(
+            400, "invalid_request", f"limit must be an integer from 1 to 100, got '{limit[:50]}'.", "limit"
+        )
+    order = query.get("order", ["desc"])[-1]
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "invalid_request", f"order must be asc or desc, got '{order[:50]}'.", "order")
+    after, before = query.get("after"), query.get("before")
+    return ItemsQuery(int(limit), order, after[-1] if after else None, before[-1] if before else None)

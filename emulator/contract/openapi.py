@@ -124,7 +124,12 @@ def _answers(description: str, events: bool = True) -> dict[str, Any]:
     return {"description": description, "content": content}
 
 
+def _body(name: str, description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
+
+
 def _operations(prefix: str, tag: str) -> dict[str, Any]:
+    response_id = _parameter("response_id", "path", "The response's id.", {"type": "string"})
     retrieve = {
         "operationId": f"retrieve-response-{tag}",
         "summary": "Retrieve a stored response, or replay its event stream",
@@ -172,13 +177,61 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
         f"{prefix}/responses/{{response_id}}": {
             "get": retrieve,
             "head": {**retrieve, "operationId": f"head-response-{tag}", "summary": "GET without the body"},
+            "delete": {
+                "operationId": f"delete-response-{tag}",
+                "summary": "Delete a stored response (then GET is a 404; contract decision 2)",
+                "tags": [tag],
+                "parameters": [response_id],
+                "responses": {**_body("DeletedResponse", "It is gone"), **_errors(401, 404, 408, 431, 500)},
+            },
+        },
+        f"{prefix}/responses/{{response_id}}/input_items": {
+            "get": {
+                "operationId": f"list-input-items-{tag}",
+                "summary": "A page of the response's own input items (contract decision 2)",
+                "tags": [tag],
+                "parameters": [
+                    response_id,
+                    _parameter(
+                        "limit", "query", "At most this many items (1-100, default 20).", _ref("LimitQuery")
+                    ),
+                    _parameter("order", "query", "asc (as sent) or desc (default).", _ref("OrderQuery")),
+                    _parameter("after", "query", "Only the items after this item id.", {"type": "string"}),
+                    _parameter("before", "query", "Only the items before this item id.", {"type": "string"}),
+                    _parameter(
+                        "include",
+                        "query",
+                        "Accepted; input items carry everything already.",
+                        {"type": "array", "items": {"type": "string"}},
+                    ),
+                ],
+                "responses": {
+                    **_body("ResponseItemList", "The page"),
+                    **_errors(400, 401, 404, 408, 431, 500),
+                },
+            }
+        },
+        f"{prefix}/responses/input_tokens": {
+            "post": {
+                "operationId": f"count-input-tokens-{tag}",
+                "summary": "The input tokens a create with this body would count (usage.input_tokens)",
+                "tags": [tag],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CreateResponseRequest")}},
+                },
+                "responses": {
+                    **_body("InputTokens", "The count"),
+                    **_errors(400, 401, 408, 413, 415, 431, 500),
+                },
+            }
         },
         f"{prefix}/responses/{{response_id}}/cancel": {
             "post": {
                 "operationId": f"cancel-response-{tag}",
                 "summary": "Cancel a background response still queued or in progress (contract decision 2)",
                 "tags": [tag],
-                "parameters": [_parameter("response_id", "path", "The response's id.", {"type": "string"})],
+                "parameters": [response_id],
                 "responses": {
                     "200": _answers(
                         "The response, cancelled (as it was, when it had been cancelled before)", False
@@ -200,9 +253,6 @@ def _admin() -> dict[str, Any]:
             "responses": {**ok, **_errors(401, 408, 431, 500)},
         }
 
-    def body(name: str, description: str) -> dict[str, Any]:
-        return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
-
     emptied = {"204": {"description": "Done"}}
     session = _parameter(
         "session", "query", "Only this X-Emulator-Session's sequences (default: all).", {"type": "string"}
@@ -218,12 +268,12 @@ def _admin() -> dict[str, Any]:
         },
         "/_emulator/scenarios": {
             "get": route(
-                "list-scenarios", "The loaded scenarios, in matching order", body("ScenarioListing", "Them")
+                "list-scenarios", "The loaded scenarios, in matching order", _body("ScenarioListing", "Them")
             )
         },
         "/_emulator/requests": {
             "get": route(
-                "list-requests", "The request journal, oldest first", body("Journal", "The journal")
+                "list-requests", "The request journal, oldest first", _body("Journal", "The journal")
             ),
             "delete": route("clear-requests", "Empty the request journal", emptied),
         },
@@ -247,7 +297,7 @@ def _admin() -> dict[str, Any]:
                 **route(
                     "get-request",
                     "One journal entry, with its events and final response",
-                    {**body("JournalEntryDetail", "The entry"), **_errors(404)},
+                    {**_body("JournalEntryDetail", "The entry"), **_errors(404)},
                     parameters=[
                         _parameter("index", "path", "The entry's index.", {"type": "integer", "minimum": 0})
                     ],

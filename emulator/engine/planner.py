@@ -11,7 +11,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.clock import Clock
+from emulator.clock import Clock, FrozenClock
 from emulator.contract.echo import TEMPLATE, echo
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import function_calls, logprobs, tokens
@@ -23,6 +23,10 @@ from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
 from emulator.ids import IdSource
 from emulator.state.responses import Conversation, ResponseStore
+
+# Ids for items only counted (input_tokens): drawn from their own source, so counting draws none
+# of the real ones and the next responses' ids stay as they would have been.
+_UNCOUNTED_IDS = IdSource(0, FrozenClock())
 
 NEW_CONVERSATION = Conversation()
 INSTANT = PROFILES["instant"]
@@ -66,6 +70,18 @@ class Planner:
         call.shape = shape
         return call
 
+    def input_tokens(self, request: dict[str, Any]) -> int:
+        """What a create with this body would count as input tokens (`usage.input_tokens`), without
+        creating anything: no ids are drawn."""
+        history = self._history(request.get("previous_response_id"))
+        items = normalise_input(request.get("input"), _UNCOUNTED_IDS)
+        return (
+            tokens.count_recurring(request.get("instructions", ""))
+            + history.tokens
+            + kinds.input_tokens(items)
+            + tokens.count_tools(request.get("tools", []))
+        )
+
     def plan(self, call: Call, turn: Turn, adjust: str | None = None) -> Plan:
         """The Plan for a backend's turn, paced by the call's timing unless the turn says
         otherwise; `adjust` (the request's x-emulator-timing spec) has the last word."""
@@ -83,7 +99,7 @@ class Planner:
             status = function_calls.status_for(self.function_call_status, call.headers)
 
         turn_tokens = kinds.input_tokens(input_items)
-        input_tokens = (
+        input_tokens = (  # as input_tokens() counts them
             tokens.count_recurring(request.get("instructions", ""))
             + history.tokens
             + turn_tokens

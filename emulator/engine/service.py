@@ -24,7 +24,7 @@ import orjson
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
-from emulator.contract.extensions import check_shape_header, check_timing_header, reasoning_events
+from emulator.contract.extensions import ItemsQuery, check_shape_header, check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, templates, tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Call, Scenarios, Turn
@@ -401,6 +401,46 @@ class ResponsesService:
         """Stores the background responses that have finished by now as they finished."""
         for _, run in self.runs.due(self.clock.monotonic()):
             self._store_final(run.plan, run.trace)
+
+    def delete(self, response_id: str) -> dict[str, Any]:
+        """DELETE /responses/{id} (decision 2): it is gone, and so is a background one's run."""
+        self.retrieve(response_id)  # a 404 for an unknown id
+        self.runs.pop(response_id)
+        self.store.delete(response_id)
+        return {"id": response_id, "object": "response", "deleted": True}
+
+    def input_items(self, response_id: str, query: ItemsQuery) -> dict[str, Any]:
+        """GET /responses/{id}/input_items: the response's own input items, a page of them."""
+        items: list[dict[str, Any]] = orjson.loads(self.retrieve(response_id).body)["input"]
+        if query.order == "desc":
+            items = items[::-1]
+        for cursor, param in ((query.after, "after"), (query.before, "before")):
+            if cursor is None:
+                continue
+            at = next((n for n, item in enumerate(items) if item.get("id") == cursor), None)
+            if at is None:
+                raise ApiError(
+                    400, "invalid_request", f"No input item '{cursor}' in response '{response_id}'.", param
+                )
+            items = items[at + 1 :] if param == "after" else items[:at]
+        page = items[: query.limit]
+        return {
+            "object": "list",
+            "data": page,
+            "first_id": page[0].get("id") if page else None,
+            "last_id": page[-1].get("id") if page else None,
+            "has_more": len(items) > len(page),
+        }
+
+    def count_input_tokens(self, body: Any) -> tuple[dict[str, Any], Trace]:
+        """POST /responses/input_tokens: what a create with this body counts as input, and a trace
+        for it made from the request (so counting draws none of the seeded ids)."""
+        request, _ = self.validator.check(body)
+        if templates.applies(request):
+            request = templates.filled(request)
+        digits = request_digest(self.planner.seed, request)[:24].hex()
+        counted = {"object": "response.input_tokens", "input_tokens": self.planner.input_tokens(request)}
+        return counted, (digits[:32], digits[32:])
 
     def cancel(self, response_id: str) -> bytes:
         """Cancels a background response still queued or in progress: stored `cancelled`, with

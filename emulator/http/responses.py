@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock
@@ -32,7 +33,7 @@ from emulator.contract.errors import (
     response_error,
     routes_document,
 )
-from emulator.contract.extensions import replay_query
+from emulator.contract.extensions import items_query, replay_query
 from emulator.contract.limits import BodyLimits
 from emulator.engine.backend import SCENARIO_HEADER
 from emulator.engine.cache import CACHE_HEADER
@@ -71,6 +72,12 @@ TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 SHAPE_HEADER = b"x-emulator-shape"
 FAULT_HEADER = b"x-emulator-fail"
+# The methods of each route under /responses/{id}[/<sub>], and the handler each calls.
+_SUB_ROUTES: dict[str, dict[str, str]] = {
+    "": {"GET": "retrieve", "HEAD": "retrieve", "DELETE": "delete"},
+    "cancel": {"POST": "cancel"},
+    "input_items": {"GET": "input_items"},
+}
 CLIENT_LEFT = 499  # the journal's status for a JSON-mode request whose client left before its answer
 
 Headers = list[tuple[bytes, bytes]]
@@ -148,19 +155,24 @@ class ResponsesRoutes:
             if path == prefix:
                 return self._create if method == "POST" else Target(_not_allowed(method, path, "POST"))
             if path.startswith(prefix) and path[len(prefix)] == "/":
-                response_id = path[len(prefix) + 1 :]
-                if response_id.endswith("/cancel") and "/" not in (
-                    cancelled := response_id[: -len("/cancel")]
-                ):
-                    if method != "POST":
-                        return Target(_not_allowed(method, path, "POST"), cancelled)
-                    return Target(self.cancel, cancelled)
-                if not response_id or "/" in response_id:
-                    return None  # not a route: Starlette's 404
-                if method not in ("GET", "HEAD"):
-                    return Target(_not_allowed(method, path, "GET, HEAD"), response_id)
-                return Target(self.retrieve, response_id)
+                return self._sub_route(path, path[len(prefix) + 1 :], method)
         return None
+
+    def _sub_route(self, path: str, rest: str, method: str) -> Target | None:
+        """The routes under /responses/: input_tokens, {id}, {id}/cancel, {id}/input_items; any
+        other path is no route (Starlette's 404), never a 405 that misreads it."""
+        if rest == "input_tokens":
+            return (
+                Target(self.input_tokens) if method == "POST" else Target(_not_allowed(method, path, "POST"))
+            )
+        response_id, _, sub = rest.partition("/")
+        allowed = _SUB_ROUTES.get(sub) if response_id else None
+        if allowed is None:
+            return None
+        if method not in allowed:
+            return Target(_not_allowed(method, path, ", ".join(allowed)), response_id)
+        handler: Handler = getattr(self, allowed[method])
+        return Target(handler, response_id)
 
     async def create(self, request: Incoming) -> Answer:
         request.body, request.parsed = await read_json(request.headers, request.receive, self.limits)
@@ -178,6 +190,24 @@ class ResponsesRoutes:
             return Answer(response_id=stored.id, trace=stored.trace, body=stored.body)
         events, trace = self.service.replay(request.response_id, starting_after, request.context())
         return Answer(response_id=request.response_id, trace=trace, events=events)
+
+    async def delete(self, request: Incoming) -> Answer:
+        """DELETE /responses/{id}: gone for good (decision 2)."""
+        assert request.response_id is not None
+        trace = self.service.retrieve(request.response_id).trace
+        return _json(self.service.delete(request.response_id), trace)
+
+    async def input_items(self, request: Incoming) -> Answer:
+        """GET /responses/{id}/input_items: a page of the items it was given (decision 2)."""
+        assert request.response_id is not None
+        query = parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        listed = self.service.input_items(request.response_id, items_query(query))
+        return _json(listed, self.service.retrieve(request.response_id).trace)
+
+    async def input_tokens(self, request: Incoming) -> Answer:
+        """POST /responses/input_tokens: the input tokens a create with this body would count."""
+        request.body, request.parsed = await read_json(request.headers, request.receive, self.limits)
+        return _json(*self.service.count_input_tokens(request.parsed))
 
     async def cancel(self, request: Incoming) -> Answer:
         """POST .../{id}/cancel: a background response ends `cancelled` (contract decision 2)."""
@@ -361,6 +391,11 @@ def _warned(warnings: list[Failure]) -> tuple[bytes, bytes]:
     for message in messages:
         log.warning("contract warning: %s", message)
     return (b"x-emulator-contract-warnings", json.dumps(messages).encode())
+
+
+def _json(body: dict[str, Any], trace: tuple[str, str]) -> Answer:
+    """An answer that is a JSON object of another kind than a response."""
+    return Answer(trace=trace, body=orjson.dumps(body))
 
 
 def _emulator_headers(answer: Answer) -> Headers:
