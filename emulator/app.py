@@ -30,7 +30,7 @@ from emulator.engine.ratelimit import RateLimiter, parse_limit
 from emulator.engine.service import ResponsesService, Settings
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
-from emulator.http import admin, errors
+from emulator.http import admin, conversations, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.connections import ConnectionLimits
 from emulator.http.cors import from_a_page, with_cors
@@ -39,6 +39,7 @@ from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
+from emulator.state.conversations import ConversationStore
 from emulator.state.journal import Journal
 from emulator.state.responses import ResponseStore
 
@@ -114,6 +115,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         ids=IdSource(config.seed, clock),
         store=store,
         function_call_status=config.function_call_status,
+        conversations=ConversationStore(config.max_conversations),
     )
     service = ResponsesService(
         validator=RequestValidator(strict=config.strict, default_provider=config.default_provider),
@@ -165,7 +167,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         service=service,
         scenarios=scenarios,
         responses=responses,
-        routes=[Route("/health", health), Route("/openapi.json", openapi_json), *admin.routes()],
+        routes=[
+            Route("/health", health),
+            Route("/openapi.json", openapi_json),
+            *admin.routes(),
+            *conversations.routes(),
+        ],
         lifespan=_watching(scenarios) if config.scenarios and config.reload else None,
         middleware=middleware,
         exception_handlers={

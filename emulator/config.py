@@ -77,6 +77,7 @@ class Config:
         "(otherwise results are generated)", shown_default="no network calls",
     )  # fmt: skip
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
+    max_conversations: int = setting(1000, "conversations kept, least recently used evicted first")
     # Limits (README, Limits): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")
     max_depth: int = setting(64, "objects and arrays nested in a body, the body counting 1 (deeper: 400)")
@@ -168,8 +169,9 @@ class Config:
                     parse_limit(rate)
                 except ValueError as exc:
                     raise ValueError(f"{name}: {exc}") from None
-        if self.cache_size < 1:
-            raise ValueError("cache_size must be >= 1")
+        for name in ("cache_size", "max_conversations"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
 
     @property
     def uses_dev_key(self) -> bool:

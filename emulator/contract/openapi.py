@@ -124,6 +124,15 @@ def _answers(description: str, events: bool = True) -> dict[str, Any]:
     return {"description": description, "content": content}
 
 
+# Whole create bodies (schemathesis's examples phase builds none of its own from a schema with
+# rules across fields).
+_CREATE_EXAMPLES = {
+    "hello": {"value": {"model": "openai/gpt-4o", "input": "Hello"}},
+    "streamed": {"value": {"model": "anthropic/claude-sonnet-4-5", "input": "Tell me more", "stream": True}},
+    "conversation": {"value": {"model": "openai/gpt-4o", "input": "Hi", "conversation": {"id": "chat-1"}}},
+}
+
+
 def _body(name: str, description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
 
@@ -157,7 +166,12 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                 "parameters": _EMULATOR_HEADERS,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("CreateResponseRequest")}},
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("CreateResponseRequest"),
+                            "examples": _CREATE_EXAMPLES,
+                        }
+                    },
                 },
                 "responses": {
                     "200": {
@@ -218,11 +232,16 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                 "tags": [tag],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("CreateResponseRequest")}},
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("CreateResponseRequest"),
+                            "examples": _CREATE_EXAMPLES,
+                        }
+                    },
                 },
                 "responses": {
                     **_body("InputTokens", "The count"),
-                    **_errors(400, 401, 408, 413, 415, 431, 500),
+                    **_errors(400, 401, 404, 408, 413, 415, 431, 500),
                 },
             }
         },
@@ -241,6 +260,67 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
             }
         },
     }
+
+
+def _conversations(prefix: str, tag: str) -> dict[str, Any]:
+    """OpenAI's Conversations API (emulator.http.conversations)."""
+
+    def op(name: str, summary: str, ok: dict[str, Any], *statuses: int, **extra: Any) -> dict[str, Any]:
+        return {
+            "operationId": f"{name}-{tag}", "summary": summary, "tags": [tag], **extra,
+            "responses": {**ok, **_errors(401, 408, 431, 500, *statuses)},
+        }  # fmt: skip
+
+    def body(name: str, required: bool = False) -> dict[str, Any]:
+        return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+    conversation_id = _parameter("conversation_id", "path", "The conversation's id.", {"type": "string"})
+    item_id = _parameter("item_id", "path", "The item's id.", {"type": "string"})
+    page = [
+        _parameter("limit", "query", "At most this many items (1-100, default 20).", _ref("LimitQuery")),
+        _parameter("order", "query", "asc or desc (default).", _ref("OrderQuery")),
+        _parameter("after", "query", "Only the items after this item id.", {"type": "string"}),
+    ]
+    one = _body("ConversationObject", "The conversation")
+    return {
+        f"{prefix}/conversations": {
+            "post": op(
+                "create-conversation", "Start a conversation", one, 400, 413, 415,
+                requestBody=body("ConversationCreate"),
+            )
+        },
+        f"{prefix}/conversations/{{conversation_id}}": {
+            "get": op("get-conversation", "A conversation", one, 404, parameters=[conversation_id]),
+            "post": op(
+                "update-conversation", "Set a conversation's metadata", one, 400, 404,
+                parameters=[conversation_id], requestBody=body("ConversationUpdate"),
+            ),
+            "delete": op(
+                "delete-conversation", "Delete a conversation", _body("ConversationDeleted", "Gone"), 404,
+                parameters=[conversation_id],
+            ),
+        },
+        f"{prefix}/conversations/{{conversation_id}}/items": {
+            "get": op(
+                "list-conversation-items", "A page of its items", _body("ResponseItemList", "The page"),
+                400, 404, parameters=[conversation_id, *page],
+            ),
+            "post": op(
+                "add-conversation-items", "Add items", _body("ResponseItemList", "The items added"), 400, 404,
+                parameters=[conversation_id], requestBody=body("ConversationItems", required=True),
+            ),
+        },
+        f"{prefix}/conversations/{{conversation_id}}/items/{{item_id}}": {
+            "get": op(
+                "get-conversation-item", "One item", {"200": {"description": "The item", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["type"]}}}}},
+                404, parameters=[conversation_id, item_id],
+            ),
+            "delete": op(
+                "delete-conversation-item", "Delete an item", one, 404, parameters=[conversation_id, item_id]
+            ),
+        },
+    }  # fmt: skip
 
 
 def _admin() -> dict[str, Any]:
@@ -348,6 +428,8 @@ def document(base_url: str = "http://127.0.0.1:8080") -> dict[str, Any]:
         "paths": {
             **_operations("/v3/router", "orq"),
             **_operations("/v1", "openresponses"),
+            **_conversations("/v3/router", "orq"),
+            **_conversations("/v1", "openresponses"),
             **_admin(),
             "/health": _open("health", "Alive", {"application/json": {"schema": health}}),
             "/openapi.json": _open(

@@ -165,6 +165,12 @@ def check_rules(body: dict[str, Any]) -> None:
             "/background: a background response must be stored so it can be fetched; "
             "drop store:false or background:true",
         )
+    if body.get("conversation") is not None and body.get("previous_response_id") is not None:
+        raise bad_field(
+            "/conversation",
+            "/conversation: a response continues either a conversation or a previous response; "
+            "send conversation or previous_response_id, not both",
+        )
     if "input" not in body and "previous_response_id" not in body and "conversation" not in body:
         raise bad_field(
             "/input", "/input is required (or continue a stored response with previous_response_id)"

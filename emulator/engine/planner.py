@@ -22,6 +22,7 @@ from emulator.engine.plan import Plan
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
 from emulator.ids import IdSource
+from emulator.state.conversations import ConversationStore
 from emulator.state.responses import Conversation, ResponseStore
 
 # Ids for items only counted (input_tokens): drawn from their own source, so counting draws none
@@ -44,7 +45,9 @@ class Planner:
         ids: IdSource,
         store: ResponseStore,
         function_call_status: str = "auto",
+        conversations: ConversationStore | None = None,
     ) -> None:
+        self.conversations = conversations
         self.seed = seed
         self.clock = clock
         self.ids = ids
@@ -60,7 +63,7 @@ class Planner:
     ) -> Call:
         """The request as a backend sees it: its history resolved, its input items given ids, and
         the response's id and creation time taken (before the output's, as ids always come)."""
-        history = self._history(request.get("previous_response_id"))
+        history = self._history(request)
         created_at = int(self.clock.now())
         response_id = self.ids.prefixed("resp")
         input_items = normalise_input(request.get("input"), self.ids)
@@ -73,7 +76,7 @@ class Planner:
     def input_tokens(self, request: dict[str, Any]) -> int:
         """What a create with this body would count as input tokens (`usage.input_tokens`), without
         creating anything: no ids are drawn."""
-        history = self._history(request.get("previous_response_id"))
+        history = self._history(request)
         items = normalise_input(request.get("input"), _UNCOUNTED_IDS)
         return (
             tokens.count_recurring(request.get("instructions", ""))
@@ -152,8 +155,13 @@ class Planner:
             item["call_id"] = self.ids.call_id()
         return item
 
-    def _history(self, previous_id: str | None) -> Conversation:
+    def _history(self, request: dict[str, Any]) -> Conversation:
+        """What the turn continues: the `previous_response_id` chain, or its `conversation`."""
+        previous_id = request.get("previous_response_id")
         if previous_id is None:
+            conversation = request.get("conversation")
+            if conversation is not None and self.conversations is not None:
+                return self.conversations.context_of(conversation["id"])
             return NEW_CONVERSATION
         stored = self.store.get(previous_id)
         if stored is not None and stored.conversation is not None:  # None while in progress

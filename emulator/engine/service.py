@@ -190,6 +190,14 @@ class ResponsesService:
         )  # fmt: skip
         if asked.cache_key is not None or asked.limits is not None:
             self._account(asked, plan, answer)
+        if (
+            conversation := asked.request.get("conversation")
+        ) is not None and self.planner.conversations is not None:
+            response = plan.response
+            turn_items = [*response["input"], *response["output"]]
+            self.planner.conversations.record(
+                conversation["id"], turn_items, plan.conversation, self.clock.now()
+            )
         stream = asked.request.get("stream") is True
         if asked.background:
             plan.queued += route.delay if route is not None else 0.0
@@ -232,10 +240,24 @@ class ResponsesService:
         if self.runs.by_id:
             self.settle()
         asked.background = request.get("background") is True
+        if request.get("conversation") is not None:
+            asked.request = request = self._in_conversation(request)
         if request.get("cache") is not None:
             asked.cache_key = cache_key(request)
             asked.cached = self.cache.get(asked.cache_key, self.clock.now())
         return asked
+
+    def _in_conversation(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request with its conversation in orq's form (`{id}`); OpenAI's form, a `conv_` id,
+        must name one that exists."""
+        conversation = request["conversation"]  # (and no previous_response_id: validation saw to it)
+        if isinstance(conversation, dict):
+            return request
+        conversations = self.planner.conversations
+        if conversations is None or conversations.get(conversation) is None:
+            said = f"Conversation '{conversation}' not found."
+            raise ApiError(404, "conversation_not_found", said, "/conversation")
+        return {**request, "conversation": {"id": conversation}}
 
     async def _routed(self, asked: _Asked, context: RequestContext) -> Route:
         """The gateway's attempts, waited out on the clock (a background response's are waited
@@ -438,6 +460,8 @@ class ResponsesService:
         request, _ = self.validator.check(body)
         if templates.applies(request):
             request = templates.filled(request)
+        if request.get("conversation") is not None:
+            request = self._in_conversation(request)
         digits = request_digest(self.planner.seed, request)[:24].hex()
         counted = {"object": "response.input_tokens", "input_tokens": self.planner.input_tokens(request)}
         return counted, (digits[:32], digits[32:])

@@ -25,6 +25,7 @@ STATE_REFUSALS = [
     ("invalid_request_body", r"/input/\d+/call_id", "answers no function_call of this conversation"),
     ("invalid_request", r"starting_after", "before the stream's last event"),
     ("response_not_cancellable", r"response_id", "only"),  # not a background one, or finished
+    ("invalid_request", r"after|before", "No "),  # a page cursor naming no item there
 ]
 
 
