@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import __version__
-from emulator.clock import Clock, FrozenClock, SystemClock
+from emulator.clock import Clock, ControlledClock
 from emulator.config import DEV_API_KEY, Config
 from emulator.contract import openapi
 from emulator.contract.errors import ApiError
@@ -103,7 +103,7 @@ def rate_limiter(config: Config) -> RateLimiter | None:
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> EmulatorApp:
     config = config or Config()
     if clock is None:
-        clock = SystemClock() if config.frozen_time is None else FrozenClock(config.frozen_time)
+        clock = ControlledClock(config.frozen_time)
     store = ResponseStore(config.max_stored)
     default = LoremBackend(TextGenerator())
     scenarios = ScenarioSource(config.scenarios, default, strict=config.strict_scenarios)

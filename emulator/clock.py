@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -51,3 +52,70 @@ class FrozenClock:
         if seconds > 0:
             self._now += seconds
             await asyncio.sleep(0)  # still a suspension point, as a real wait would be
+
+
+class ControlledClock:
+    """The app's clock: real time or frozen, switchable while it runs (`POST /_emulator/clock`).
+
+    `now` and `monotonic` are rebound on each switch to the plainest function that reads the
+    time (the builtins themselves in real time), so they cost what SystemClock's and
+    FrozenClock's do: ids read the time for every id minted.
+    """
+
+    def __init__(self, frozen_at: float | None = None) -> None:
+        self._frozen = frozen_at
+        self._offset = 0.0  # real time: added to time.time() (moved on by `advance`, or by a thaw)
+        self._monotonic_offset = 0.0
+        self.now: Callable[[], float] = time.time
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._rebind()
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+    def _rebind(self) -> None:
+        if self._frozen is not None:
+            self.now = self.monotonic = self._frozen_at
+        elif not self._offset and not self._monotonic_offset:
+            self.now, self.monotonic = time.time, time.monotonic
+        else:
+            offset, monotonic_offset = self._offset, self._monotonic_offset
+            self.now = lambda: time.time() + offset
+            self.monotonic = lambda: time.monotonic() + monotonic_offset
+
+    def _frozen_at(self) -> float:
+        assert self._frozen is not None
+        return self._frozen
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self._frozen is not None:  # as FrozenClock: the wait is the clock moving on
+            self._frozen += seconds
+            await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Moves the clock on: the frozen time, or real time's offset."""
+        if self._frozen is not None:
+            self._frozen += seconds
+        else:
+            self._offset += seconds
+            self._monotonic_offset += seconds
+        self._rebind()
+
+    def freeze(self, at: float | None = None) -> None:
+        """Stops the clock at `at` (Unix seconds), or where it is now."""
+        self._frozen = self.now() if at is None else at
+        self._rebind()
+
+    def thaw(self) -> None:
+        """Lets the clock run in real time again, from where it was frozen."""
+        if self._frozen is None:
+            return
+        self._offset = self._frozen - time.time()
+        self._monotonic_offset = self._frozen - time.monotonic()
+        self._frozen = None
+        self._rebind()

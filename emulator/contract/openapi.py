@@ -335,15 +335,60 @@ def _admin() -> dict[str, Any]:
 
     emptied = {"204": {"description": "Done"}}
     session = _parameter(
-        "session", "query", "Only this X-Emulator-Session's sequences (default: all).", {"type": "string"}
-    )
+        "session", "query", "Only this X-Emulator-Session's sequences and journal entries (default: all).",
+        {"type": "string"},
+    )  # fmt: skip
+    listing = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}}
+    filters = [
+        _parameter(name, "query", f"Only the entries with this {name}.", {"type": "string"})
+        for name in ("session", "scenario", "thread", "status", "path")
+    ]
     return {
         "/_emulator/reset": {
             "post": route(
-                "reset-sequences",
-                "Forget how far every scenario sequence has got",
+                "reset-everything",
+                "Forget everything (stored responses, background runs, conversations, the response cache, "
+                "the journal, scenario sequences), or one session's sequences and journal entries",
                 emptied,
                 parameters=[session],
+            )
+        },
+        "/_emulator/config": {
+            "get": route(
+                "get-config",
+                "The settings the server runs with (keys redacted)",
+                {
+                    "200": {
+                        "description": "The settings",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            )
+        },
+        "/_emulator/clock": {
+            "get": route("get-clock", "The emulator's clock", _body("ClockState", "The clock")),
+            "post": route(
+                "move-clock",
+                "Freeze, advance or thaw the clock",
+                {**_body("ClockState", "The clock"), **_errors(400, 409)},
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ClockChange")}},
+                },
+            ),
+        },
+        **{
+            f"/_emulator/{kind}": {
+                "get": route(
+                    f"list-{kind}",
+                    summary,
+                    {"200": {"description": "Them", "content": {"application/json": {"schema": listing}}}},
+                )
+            }
+            for kind, summary in (
+                ("conversations", "The conversations kept (id, metadata, items, turns)"),
+                ("threads", "Responses by thread.id, with its tags (from the journal)"),
+                ("identities", "Responses by identity.id, with its details (from the journal)"),
             )
         },
         "/_emulator/scenarios": {
@@ -353,7 +398,10 @@ def _admin() -> dict[str, Any]:
         },
         "/_emulator/requests": {
             "get": route(
-                "list-requests", "The request journal, oldest first", _body("Journal", "The journal")
+                "list-requests",
+                "The request journal, oldest first",
+                _body("Journal", "The journal"),
+                parameters=filters,
             ),
             "delete": route("clear-requests", "Empty the request journal", emptied),
         },

@@ -466,6 +466,15 @@ class ResponsesService:
         counted = {"object": "response.input_tokens", "input_tokens": self.planner.input_tokens(request)}
         return counted, (digits[:32], digits[32:])
 
+    def forget(self) -> None:
+        """Everything it remembers gone (POST /_emulator/reset): stored responses, background runs,
+        conversations, the response cache."""
+        self.store.clear()
+        self.runs = Runs()
+        self.cache.clear()
+        if self.planner.conversations is not None:
+            self.planner.conversations.clear()
+
     def cancel(self, response_id: str) -> bytes:
         """Cancels a background response still queued or in progress: stored `cancelled`, with
         the output produced so far; cancelling it again returns it as it is."""

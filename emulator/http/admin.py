@@ -4,6 +4,8 @@ dashboard page that reads them (`/_emulator/ui`, open: it asks for the key itsel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Any
@@ -13,20 +15,113 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from emulator.contract.echo import REDACTED
 from emulator.contract.errors import ApiError
 from emulator.http.auth import DASHBOARD
 from emulator.render.json import dumps
 from emulator.state.journal import Exchange
 
+SESSION = b"x-emulator-session"
 FEED_KEEPALIVE = 15.0  # seconds of silence before a `: keepalive` comment on the feed
 FEED_BACKLOG = 1000  # entries a slow page may fall behind by before the newest are dropped
 
 
 async def reset(request: Request) -> Response:
-    """Forgets how far every scenario's sequence has got: all of them, or one session's
-    (`?session=<X-Emulator-Session value>`)."""
-    request.app.scenarios.reset(request.query_params.get("session"))
+    """Forgets everything: stored responses, background runs, conversations, the response cache,
+    the journal, and how far every scenario's sequence has got. With `?session=<X-Emulator-Session
+    value>`: that session's sequences and journal entries only."""
+    app = request.app
+    session = request.query_params.get("session")
+    app.scenarios.reset(session)
+    if session is None:
+        app.service.forget()
+        app.journal.clear()
+    else:
+        app.journal.drop(lambda entry: entry.raw_headers.get(SESSION) == session.encode())
     return Response(status_code=204)
+
+
+async def config(request: Request) -> Response:
+    """The settings the server runs with (keys redacted but the documented dev key)."""
+    app_config = request.app.config
+    settings = dataclasses.asdict(app_config)
+    for name in ("api_keys", "admin_keys"):  # the public dev key alone is shown: it is documented
+        public = name == "api_keys" and app_config.uses_dev_key
+        settings[name] = settings[name] if public else [REDACTED] * len(settings[name])
+    return Response(dumps(settings), media_type="application/json")
+
+
+async def clock(request: Request) -> Response:
+    """The emulator's clock (GET); POST `{"freeze": "<ISO time>"}` (or `{"freeze": true}`: where it
+    is), `{"advance": <seconds>}` or `{"thaw": true}` moves it."""
+    app_clock = request.app.clock
+    if request.method == "POST":
+        try:
+            change = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
+        _move(app_clock, change)
+    now = app_clock.now()
+    at = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat().replace("+00:00", "Z")
+    return Response(dumps({"now": now, "iso": at, "frozen": bool(getattr(app_clock, "frozen", False))}),
+                    media_type="application/json")  # fmt: skip
+
+
+def _move(app_clock: Any, change: Any) -> None:
+    if (
+        not isinstance(change, dict)
+        or len(change) != 1
+        or next(iter(change)) not in ("freeze", "advance", "thaw")
+    ):
+        raise ApiError(
+            400, "invalid_request_body",
+            'The body is one of {"freeze": "<ISO time>" or true}, {"advance": <seconds>}, {"thaw": true}.',
+            "",
+        )  # fmt: skip
+    if not hasattr(app_clock, "thaw"):
+        raise ApiError(409, "clock_fixed", "This emulator was given its own clock; it cannot be moved here.")
+    ((name, value),) = change.items()
+    if name == "advance":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ApiError(400, "invalid_request_body", "advance is a number of seconds >= 0.", "/advance")
+        app_clock.advance(float(value))
+    elif name == "thaw":
+        app_clock.thaw()
+    elif value is True:
+        app_clock.freeze()
+    else:
+        try:
+            app_clock.freeze(datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            raise ApiError(
+                400, "invalid_request_body", f"freeze: {value!r} is not an ISO time.", "/freeze"
+            ) from None
+
+
+async def conversations(request: Request) -> Response:
+    """The conversations kept, oldest first: id, creation time, metadata, items."""
+    store = request.app.service.planner.conversations
+    listed = [
+        {**c.json(), "items": len(c.items), "turns": c.context.turns}
+        for c in (store.get(i) for i in store.ids()) if c is not None
+    ]  # fmt: skip
+    return Response(dumps({"conversations": listed}), media_type="application/json")
+
+
+async def groups(request: Request) -> Response:
+    """Responses by `thread.id` (with its tags) or by `identity.id`, from the journal's creates."""
+    by = "thread" if request.url.path.endswith("threads") else "identity"
+    found: dict[str, dict[str, Any]] = {}
+    for entry in request.app.journal:
+        body = entry.body
+        group = body.get(by) if isinstance(body, dict) else None
+        if not isinstance(group, dict) or not isinstance(group.get("id"), str) or entry.response_id is None:
+            continue
+        kept = found.setdefault(group["id"], {"id": group["id"], "responses": []})
+        kept.update({k: v for k, v in group.items() if k != "id" and v is not None})
+        kept["responses"].append(entry.response_id)
+    return Response(dumps({f"{by}s" if by == "thread" else "identities": list(found.values())}),
+                    media_type="application/json")  # fmt: skip
 
 
 async def listing(request: Request) -> Response:
@@ -55,12 +150,34 @@ async def listing(request: Request) -> Response:
 
 
 async def requests(request: Request) -> Response:
-    """The request journal, oldest first (GET); DELETE empties it."""
+    """The request journal, oldest first (GET), filtered by `session`, `scenario`, `thread`,
+    `status` and `path` when given; DELETE empties it."""
     journal = request.app.journal
     if request.method == "DELETE":
         journal.clear()
         return Response(status_code=204)
-    return Response(dumps({"requests": [entry.json() for entry in journal]}), media_type="application/json")
+    query = request.query_params
+    kept = [entry for entry in journal if _matches(entry, query)]
+    return Response(dumps({"requests": [entry.json() for entry in kept]}), media_type="application/json")
+
+
+def _matches(entry: Exchange, query: Any) -> bool:
+    if (session := query.get("session")) is not None and entry.raw_headers.get(SESSION) != session.encode():
+        return False
+    if (scenario := query.get("scenario")) is not None and entry.scenario != scenario:
+        return False
+    if (status := query.get("status")) is not None and str(entry.status) != status:
+        return False
+    if (path := query.get("path")) is not None and entry.path != path:
+        return False
+    if (thread := query.get("thread")) is not None:
+        body = entry.body
+        return (
+            isinstance(body, dict)
+            and isinstance(body.get("thread"), dict)
+            and body["thread"].get("id") == thread
+        )
+    return True
 
 
 async def detail(request: Request) -> Response:
@@ -141,6 +258,11 @@ def routes() -> list[Route]:
         Route("/", home, methods=["GET"]),
         Route(DASHBOARD, dashboard, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/config", config, methods=["GET"]),
+        Route("/_emulator/clock", clock, methods=["GET", "POST"]),
+        Route("/_emulator/conversations", conversations, methods=["GET"]),
+        Route("/_emulator/threads", groups, methods=["GET"]),
+        Route("/_emulator/identities", groups, methods=["GET"]),
         Route("/_emulator/scenarios", listing, methods=["GET"]),
         Route("/_emulator/requests", requests, methods=["GET", "DELETE"]),
         Route("/_emulator/requests/feed", feed, methods=["GET"]),

@@ -67,6 +67,9 @@ class ConversationStore:
         found.items += items
         found.context = context
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def delete(self, conversation_id: str) -> bool:
         return self._entries.pop(conversation_id, None) is not None
 

@@ -150,6 +150,12 @@ class Journal:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def drop(self, unwanted: Callable[[Exchange], bool]) -> None:
+        """Forgets the entries `unwanted` picks (a session's, on reset)."""
+        kept = [e for e in self._entries if not unwanted(e)]
+        self._entries.clear()
+        self._entries.extend(kept)
+
     def entry(self, index: int) -> Exchange | None:
         """The entry with this index, while it is kept."""
         return next((e for e in self._entries if e.index == index), None)

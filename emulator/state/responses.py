@@ -71,6 +71,10 @@ class ResponseStore:
     def get(self, response_id: str) -> StoredResponse | None:
         return self._entries.get(response_id)
 
+    def clear(self) -> None:
+        self._entries.clear()
+        self._unstored.clear()
+
     def delete(self, response_id: str) -> bool:
         """Forgets a stored response; False when there was none."""
         return self._entries.pop(response_id, None) is not None
