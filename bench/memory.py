@@ -56,8 +56,8 @@ async def run(creates: int, every: int, cap: int) -> list[tuple[int, float]]:
         content = body(n)
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-            "scheme": "http", "path": "/v3/router/responses", "raw_path": b"/v3/router/responses", "query_string": b"",
-            "root_path": "", "headers": [*headers, (b"content-length", str(len(content)).encode())],
+            "scheme": "http", "path": "/v3/router/responses", "raw_path": b"/v3/router/responses",
+            "query_string": b"", "root_path": "", "headers": [*headers, (b"content-length", str(len(content)).encode())],
             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
         }  # fmt: skip
         sent = False
