@@ -57,7 +57,8 @@ async def run(creates: int, every: int, cap: int) -> list[tuple[int, float]]:
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
             "scheme": "http", "path": "/v3/router/responses", "raw_path": b"/v3/router/responses",
-            "query_string": b"", "root_path": "", "headers": [*headers, (b"content-length", str(len(content)).encode())],
+            "query_string": b"", "root_path": "",
+            "headers": [*headers, (b"content-length", str(len(content)).encode())],
             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
         }  # fmt: skip
         sent = False
@@ -102,7 +103,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     base = readings[0][1]
     print(
-        f"{args.creates} creates in {elapsed:.0f}s, every store capped at {args.cap}; RSS (MiB) every {args.every}:"
+        f"{args.creates} creates in {elapsed:.0f}s, every store capped at {args.cap}; "
+        f"RSS (MiB) every {args.every}:"
     )
     for n, mb in readings:
         print(f"{n:>9} {mb:8.1f}  {mb / base - 1:+6.1%}")
