@@ -26,7 +26,7 @@ from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
 from emulator.contract.extensions import ItemsQuery, check_shape_header, check_timing_header, reasoning_events
 from emulator.contract.validation import RequestValidator
-from emulator.engine import jsongen, templates, tokens
+from emulator.engine import jsongen, prompt_cache, templates, tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Call, Scenarios, Turn
 from emulator.engine.background import Run, Runs
 from emulator.engine.cache import DEFAULT_TTL, ResponseCache, cache_key
@@ -37,6 +37,7 @@ from emulator.engine.items import ItemPlan
 from emulator.engine.live_http import LiveHttp
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
+from emulator.engine.prompt_cache import PromptCache
 from emulator.engine.ratelimit import RateLimiter
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, bounded, parse_timing
@@ -120,6 +121,7 @@ class _Asked:
     limits: dict[str, str] | None = None  # its rate-limit headers, when limits are on
     cache_key: bytes | None = None  # when it asks for the response cache
     cached: list[dict[str, Any]] | None = None  # the cached output, on a hit
+    remembers: bool = False  # its answer leaves state behind: cache, limits, prompt cache, conversation
 
     def settled(self, route: Route | None) -> bool:
         """Its answer is settled without a model: by the cache, or by the gateway's failure."""
@@ -147,12 +149,14 @@ class ResponsesService:
     scenarios: Scenarios
     gateway: Gateway = field(init=False)  # with the scenarios' models catalogue (decision 9)
     cache: ResponseCache = field(init=False)  # `cache: {type: exact_match}` (decision 10)
+    prompt_cache: PromptCache = field(init=False)  # usage's cached and written prompt tokens
     runs: Runs = field(init=False)  # background responses not finished yet
 
     def __post_init__(self) -> None:
         scenarios = self.scenarios
         self.gateway = Gateway(scenarios.failures, scenarios.sequences, scenarios.faults, self.planner.seed)
         self.cache = ResponseCache(self.settings.cache_size)
+        self.prompt_cache = PromptCache(self.settings.cache_size)
         self.runs = Runs()
 
     async def create(self, body: Any, context: RequestContext) -> Answer:
@@ -188,16 +192,8 @@ class ResponsesService:
             warnings, call.response_id, trace, route=route,
             scenario=turn.scenario, misses=turn.misses, history=call.history,
         )  # fmt: skip
-        if asked.cache_key is not None or asked.limits is not None:
-            self._account(asked, plan, answer)
-        if (
-            conversation := asked.request.get("conversation")
-        ) is not None and self.planner.conversations is not None:
-            response = plan.response
-            turn_items = [*response["input"], *response["output"]]
-            self.planner.conversations.record(
-                conversation["id"], turn_items, plan.conversation, self.clock.now()
-            )
+        if asked.remembers:
+            self._remember(asked, call, plan, answer)
         stream = asked.request.get("stream") is True
         if asked.background:
             plan.queued += route.delay if route is not None else 0.0
@@ -245,6 +241,10 @@ class ResponsesService:
         if request.get("cache") is not None:
             asked.cache_key = cache_key(request)
             asked.cached = self.cache.get(asked.cache_key, self.clock.now())
+        asked.remembers = (
+            asked.cache_key is not None or asked.limits is not None
+            or request.get("conversation") is not None or prompt_cache.asked(request)
+        )  # fmt: skip
         return asked
 
     def _in_conversation(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -281,6 +281,29 @@ class ResponsesService:
             code = "rate_limit_exceeded" if route.error.status == 429 else "server_error"
             return Turn([], status="failed", error=response_error(code, route.error.message))
         return backend.turn(call)
+
+    def _prompt_cached(self, request: dict[str, Any], call: Call, plan: Plan) -> None:
+        """The usage's cache counters, for a request that takes part in prompt caching."""
+        continued = request.get("previous_response_id") or (request.get("conversation") or {}).get("id") or ""
+        history = (continued, call.history.turns)
+        cached, written = self.prompt_cache.usage(request, history, call.history.tokens, self.clock.now())
+        details = plan.response["usage"]["input_tokens_details"]
+        details["cached_tokens"] = cached
+        details["cache_creation_tokens"] = details["cache_write_tokens"] = written
+
+    def _remember(self, asked: _Asked, call: Call, plan: Plan, answer: Answer) -> None:
+        """What a planned answer leaves behind: the response cache filled (a miss that completed),
+        the tokens' rate limit spent, the prompt cache's counters, the conversation's new turn."""
+        request, response, now = asked.request, plan.response, self.clock.now()
+        if asked.cache_key is not None or asked.limits is not None:
+            self._account(asked, plan, answer)
+        if prompt_cache.asked(request):
+            self._prompt_cached(request, call, plan)
+        if (
+            conversation := request.get("conversation")
+        ) is not None and self.planner.conversations is not None:
+            turn_items = [*response["input"], *response["output"]]
+            self.planner.conversations.record(conversation["id"], turn_items, plan.conversation, now)
 
     def _account(self, asked: _Asked, plan: Plan, answer: Answer) -> None:
         """Fills the response cache (a miss that completed) and spends the tokens' rate limit."""
@@ -472,6 +495,7 @@ class ResponsesService:
         self.store.clear()
         self.runs = Runs()
         self.cache.clear()
+        self.prompt_cache.clear()
         if self.planner.conversations is not None:
             self.planner.conversations.clear()
 
