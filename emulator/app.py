@@ -39,6 +39,7 @@ from emulator.http.responses import ResponsesRoutes, StreamFraming
 from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
+from emulator.state.contract_report import ContractReport
 from emulator.state.conversations import ConversationStore
 from emulator.state.journal import Journal
 from emulator.state.responses import ResponseStore
@@ -56,9 +57,11 @@ class EmulatorApp(Starlette):
         service: ResponsesService,
         scenarios: ScenarioSource,
         responses: ResponsesRoutes,
+        contract_report: ContractReport | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.contract_report = contract_report or ContractReport()
         self._cors: ASGIApp | None = with_cors(self._route, config.cors_origins) if config.cors else None
         self.config = config
         self.clock = clock
@@ -105,6 +108,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     if clock is None:
         clock = ControlledClock(config.frozen_time)
     store = ResponseStore(config.max_stored)
+    journal = Journal(config.journal)
+    contract_report = ContractReport()
+    journal.subscribe(contract_report)  # every request counted, however many the journal keeps
     default = LoremBackend(TextGenerator())
     scenarios = ScenarioSource(config.scenarios, default, strict=config.strict_scenarios)
     if config.scenarios and (problems := scenarios.load()):
@@ -155,7 +161,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     responses = ResponsesRoutes(
         service=service,
         auth=auth,
-        journal=Journal(config.journal),
+        journal=journal,
         clock=clock,
         limits=body_limits(config),
         framing=StreamFraming(config.keepalive, config.done_sentinel),
@@ -167,6 +173,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         service=service,
         scenarios=scenarios,
         responses=responses,
+        contract_report=contract_report,
         routes=[
             Route("/health", health),
             Route("/openapi.json", openapi_json),

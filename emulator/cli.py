@@ -6,12 +6,14 @@ import argparse
 import copy
 import dataclasses
 import ipaddress
+import json
 import logging.config
 import os
 import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -151,7 +153,16 @@ def serve(config: Config) -> int:
             "or RESPONSES_EMULATOR_PORT=8081",
             file=sys.stderr,
         )
+    finally:  # uvicorn re-raises the signal that stopped it once it has shut down
+        if config.report_on_exit is not None and server.started:
+            _write_report(app.contract_report, config.report_on_exit)
     return 0 if server.started else 1
+
+
+def _write_report(report: Any, path: str) -> None:
+    """The contract report as JSON in `path`, and its summary on stdout."""
+    Path(path).write_text(json.dumps(report.json(), indent=2, ensure_ascii=False) + "\n")
+    print(f"contract report ({path}):\n{report.summary()}", flush=True)
 
 
 def _logging(config: Config) -> dict[str, Any]:

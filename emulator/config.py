@@ -107,6 +107,10 @@ class Config:
         None, "tokens (input + output) each API key may use per window, as `40000/min`",
         metavar="RATE", shown_default="no limit",
     )  # fmt: skip
+    report_on_exit: str | None = setting(
+        None, "write the contract report (emulator.state.contract_report) to this JSON file on shutdown, "
+        "and print its summary", metavar="FILE", shown_default="none",
+    )  # fmt: skip
     cache_size: int = setting(1000, "responses the exact-match response cache keeps, least recently used out")
     frozen_time: float | None = setting(
         None, "freeze the clock at this Unix time, for byte-identical runs", shown_default="real time"

@@ -53,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the shipped library); a test's emulator marker replaces them",
     )
     group.addoption("--emulator-seed", type=int, metavar="N", help="the emulator fixtures' seed (default 0)")
+    group.addoption(
+        "--emulator-contract-strict",
+        action="store_true",
+        help="fail the session when a client sent an emulator fixture a request the contract refuses "
+        "(the contract report of each such test is printed at the end)",
+    )
     # mypy 1.19 takes the `type` argument's string for a type form it cannot read; it is pytest's ini type.
     parser.addini("emulator_scenarios", "scenario paths the emulator fixtures load", type="args", default=[])  # type: ignore[maybe-unrecognized-str-typeform]
     parser.addini("emulator_seed", "the emulator fixtures' seed", default="0")
@@ -124,11 +130,38 @@ def responses_emulator_config(request: pytest.FixtureRequest, pytestconfig: pyte
     return marked_config(base_config(pytestconfig), request.node.get_closest_marker("emulator"), request.path)
 
 
+BROKEN = pytest.StashKey[list[tuple[str, str]]]()  # (test, contract report) of each broken contract
+
+
+def _check_contract(request: pytest.FixtureRequest, emulator: Emulator) -> None:
+    """Under --emulator-contract-strict, notes a test whose clients broke the contract."""
+    report = emulator.app.contract_report
+    if request.config.getoption("emulator_contract_strict") and report.broken:
+        request.config.stash.setdefault(BROKEN, []).append((request.node.nodeid, report.summary()))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    broken = config.stash.get(BROKEN, [])
+    if broken:
+        terminalreporter.section("responses-emulator: clients broke the contract")
+        for test, summary in broken:
+            terminalreporter.write_line(f"{test}:")
+            terminalreporter.write_line(summary)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.stash.get(BROKEN, []) and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture
-def responses_emulator(responses_emulator_config: Config) -> Iterator[InProcessEmulator]:
+def responses_emulator(
+    request: pytest.FixtureRequest, responses_emulator_config: Config
+) -> Iterator[InProcessEmulator]:
     """A fresh emulator in this process, reached through ASGI (no port)."""
     with closing(InProcessEmulator(_app(responses_emulator_config))) as emulator:
         yield emulator
+        _check_contract(request, emulator)
 
 
 @pytest.fixture(scope="session")
@@ -140,13 +173,16 @@ def _responses_emulator_uvicorn(pytestconfig: pytest.Config) -> Iterator[Emulato
 
 @pytest.fixture
 def responses_emulator_server(
-    _responses_emulator_uvicorn: EmulatorServer, responses_emulator_config: Config
+    request: pytest.FixtureRequest,
+    _responses_emulator_uvicorn: EmulatorServer,
+    responses_emulator_config: Config,
 ) -> Iterator[ServedEmulator]:
     """A fresh emulator on a real port: this session's server, serving a new app for this test."""
     app = _app(responses_emulator_config)
     _responses_emulator_uvicorn.serve_app(app)
     with closing(ServedEmulator(app, _responses_emulator_uvicorn)) as emulator:
         yield emulator
+        _check_contract(request, emulator)
 
 
 @pytest.fixture(scope="session")

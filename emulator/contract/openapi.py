@@ -365,6 +365,25 @@ def _admin() -> dict[str, Any]:
                 },
             )
         },
+        "/_emulator/contract-report": {
+            "get": route(
+                "contract-report",
+                "Per client (by User-Agent), how its requests broke the contract or leaned on tolerance",
+                {
+                    "200": {
+                        "description": "The report (JSON), or its summary (?format=text)",
+                        "content": {
+                            "application/json": {"schema": _ref("ContractReport")},
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400),
+                },
+                parameters=[
+                    _parameter("format", "query", "text: the readable summary.", {"enum": ["json", "text"]})
+                ],
+            )
+        },
         "/_emulator/clock": {
             "get": route("get-clock", "The emulator's clock", _body("ClockState", "The clock")),
             "post": route(

@@ -36,6 +36,7 @@ async def reset(request: Request) -> Response:
     if session is None:
         app.service.forget()
         app.journal.clear()
+        app.contract_report.clear()
     else:
         app.journal.drop(lambda entry: entry.raw_headers.get(SESSION) == session.encode())
     return Response(status_code=204)
@@ -96,6 +97,18 @@ def _move(app_clock: Any, change: Any) -> None:
             raise ApiError(
                 400, "invalid_request_body", f"freeze: {value!r} is not an ISO time.", "/freeze"
             ) from None
+
+
+async def contract_report(request: Request) -> Response:
+    """Per client, every way its requests broke the contract or leaned on tolerance
+    (emulator.state.contract_report); `?format=text`: the readable summary."""
+    report = request.app.contract_report
+    kind = request.query_params.getlist("format")
+    if any(k not in ("json", "text") for k in kind):
+        raise ApiError(400, "invalid_request", "format is json (the default) or text.", "format")
+    if kind and kind[-1] == "text":
+        return Response(report.summary() + "\n", media_type="text/plain")
+    return Response(dumps(report.json()), media_type="application/json")
 
 
 async def conversations(request: Request) -> Response:
@@ -261,6 +274,7 @@ def routes() -> list[Route]:
         Route("/_emulator/config", config, methods=["GET"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/conversations", conversations, methods=["GET"]),
+        Route("/_emulator/contract-report", contract_report, methods=["GET"]),
         Route("/_emulator/threads", groups, methods=["GET"]),
         Route("/_emulator/identities", groups, methods=["GET"]),
         Route("/_emulator/scenarios", listing, methods=["GET"]),
