@@ -110,7 +110,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     store = ResponseStore(config.max_stored)
     journal = Journal(config.journal)
     contract_report = ContractReport()
-    journal.subscribe(contract_report)  # every request counted, however many the journal keeps
     default = LoremBackend(TextGenerator())
     scenarios = ScenarioSource(config.scenarios, default, strict=config.strict_scenarios)
     if config.scenarios and (problems := scenarios.load()):
@@ -166,6 +165,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
         limits=body_limits(config),
         framing=StreamFraming(config.keepalive, config.done_sentinel),
         max_streams=config.max_streams,
+        report=contract_report,  # every request counted, however many the journal keeps
     )
     return EmulatorApp(
         config=config,

@@ -241,9 +241,9 @@ class ResponsesService:
         if request.get("cache") is not None:
             asked.cache_key = cache_key(request)
             asked.cached = self.cache.get(asked.cache_key, self.clock.now())
-        asked.remembers = (
-            asked.cache_key is not None or asked.limits is not None
-            or request.get("conversation") is not None or prompt_cache.asked(request)
+        asked.remembers = (  # (prompt_cache.asked, inline: this runs for every request)
+            asked.cache_key is not None or asked.limits is not None or request.get("conversation") is not None
+            or request.get("prompt_cache_key") is not None or request.get("cache_control") is not None
         )  # fmt: skip
         return asked
 

@@ -52,6 +52,7 @@ from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
 from emulator.render.sse import DONE, EventStream, StreamAborted, Write, frame
+from emulator.state.contract_report import MAX_AGENTS, ContractReport
 from emulator.state.journal import Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
@@ -140,6 +141,7 @@ class ResponsesRoutes:
     limits: BodyLimits
     framing: StreamFraming
     max_streams: int = 1000  # streams open at once; more get a 503
+    report: ContractReport | None = None  # the contract report (emulator.state.contract_report)
     streams: int = 0  # open now
     _create: Target = field(init=False)  # every create goes to the same place
 
@@ -374,6 +376,15 @@ class ResponsesRoutes:
             () if route is None else tuple(a.json() for a in route.attempts), answer.cache,
         )  # fmt: skip
         self.journal.record(exchange)
+        report = self.report
+        if report is not None:  # counted inline; only what broke or bent the contract is looked into
+            agent, agents = request.headers.get(b"user-agent", b""), report.agents
+            if (seen := agents.get(agent)) is not None:
+                agents[agent] = seen + 1
+            elif len(agents) < MAX_AGENTS:  # bounded: a client inventing User-Agents fills nothing
+                agents[agent] = 1
+            if error is not None or answer.warnings:
+                report(exchange)
         return exchange
 
 

@@ -6,8 +6,9 @@ request each. This is how a team checks its
 real client: point it at the emulator, run it, read `GET /_emulator/contract-report` (or the file
 `serve --report-on-exit` writes, or `pytest --emulator-contract-strict`).
 
-It listens to the journal (every request is counted, however many the journal keeps) and is
-bounded: at most `MAX_CLIENTS` clients and `MAX_FINDINGS` findings each.
+The Responses routes count every request's User-Agent in `agents` as they record it (however many
+the journal keeps), and hand it the ones that broke or bent the contract; it is bounded: at most
+`MAX_CLIENTS` clients and `MAX_FINDINGS` findings each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from emulator.state.journal import Exchange
 
 MAX_CLIENTS = 100
+MAX_AGENTS = 1000  # distinct User-Agents counted
 MAX_FINDINGS = 200
 _INDEX = re.compile(r"/\d+(?=/|$)")
 # (pattern over the User-Agent, the client's name, the group holding its version)
@@ -70,17 +72,15 @@ class ContractReport:
     def __init__(self) -> None:
         self._clients: dict[str, _Client] = {}
         self._by_agent: dict[bytes, _Client] = {}  # User-Agents repeat: recognised once each
+        self.agents: dict[bytes, int] = {}  # requests by raw User-Agent, counted by the routes
 
     def __call__(self, exchange: Exchange) -> None:
-        """Counts one journal entry (the journal calls this for each as it is recorded)."""
+        """Looks into one request that broke or bent the contract."""
         agent = exchange.raw_headers.get(b"user-agent", b"")
         client = self._by_agent.get(agent)
         if client is None and (client := self._client(agent)) is None:
             return
-        client.requests += 1
         failure = exchange.failure
-        if failure is None and not exchange.contract_warnings:
-            return
         found = []
         if failure is not None and failure.status == 400:
             if failure.failures:
@@ -111,12 +111,22 @@ class ContractReport:
             self._by_agent[agent] = client
         return client
 
+    def _count_requests(self) -> None:
+        """Each client's requests, from the routes' count by User-Agent."""
+        for known in self._clients.values():
+            known.requests = 0
+        for agent, count in self.agents.items():
+            client = self._by_agent.get(agent) or self._client(agent)
+            if client is not None:
+                client.requests += count
+
     @property
     def broken(self) -> bool:
         """Some client sent a request the contract refuses."""
         return any(f.kind == "error" for c in self._clients.values() for f in c.findings.values())
 
     def json(self) -> dict[str, Any]:
+        self._count_requests()
         return {
             "clients": [
                 {
@@ -144,3 +154,4 @@ class ContractReport:
     def clear(self) -> None:
         self._clients.clear()
         self._by_agent.clear()
+        self.agents.clear()
