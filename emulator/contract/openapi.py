@@ -133,6 +133,12 @@ _CREATE_EXAMPLES = {
 }
 
 
+_CREATE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _ref("CreateResponseRequest"), "examples": _CREATE_EXAMPLES}},
+}
+
+
 def _body(name: str, description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
 
@@ -164,15 +170,7 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                 "summary": "Create a response (server-sent events when the body says stream:true)",
                 "tags": [tag],
                 "parameters": _EMULATOR_HEADERS,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("CreateResponseRequest"),
-                            "examples": _CREATE_EXAMPLES,
-                        }
-                    },
-                },
+                "requestBody": _CREATE_BODY,
                 "responses": {
                     "200": {
                         **_answers("The response object, or its event stream"),
@@ -230,15 +228,7 @@ def _operations(prefix: str, tag: str) -> dict[str, Any]:
                 "operationId": f"count-input-tokens-{tag}",
                 "summary": "The input tokens a create with this body would count (usage.input_tokens)",
                 "tags": [tag],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("CreateResponseRequest"),
-                            "examples": _CREATE_EXAMPLES,
-                        }
-                    },
-                },
+                "requestBody": _CREATE_BODY,
                 "responses": {
                     **_body("InputTokens", "The count"),
                     **_errors(400, 401, 404, 408, 413, 415, 431, 500),
