@@ -85,8 +85,7 @@ class ControlledClock:
             self.monotonic = lambda: time.monotonic() + monotonic_offset
 
     def _frozen_at(self) -> float:
-        assert self._frozen is not None
-        return self._frozen
+        return self._frozen  # type: ignore[return-value]  (bound only while frozen)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
