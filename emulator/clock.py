@@ -85,7 +85,7 @@ class ControlledClock:
             self.monotonic = lambda: time.monotonic() + monotonic_offset
 
     def _frozen_at(self) -> float:
-        return self._frozen  # type: ignore[return-value]  (bound only while frozen)
+        return self._frozen  # type: ignore[return-value]  # bound only while frozen
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
