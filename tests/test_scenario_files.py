@@ -187,7 +187,7 @@ def test_unknown_fields_get_a_did_you_mean() -> None:
     _, problems = load([BROKEN / "10-unknown-match-key.yaml"])
     assert problems[0].hint is not None and problems[0].hint.startswith("did you mean 'last_user_message'?")
     _, problems = load([BROKEN / "05-unknown-top-key.yaml"])
-    assert problems[0].hint == "did you mean 'scenarios'? fields here: models, scenarios"
+    assert problems[0].hint == "did you mean 'scenarios'? fields here: agents, models, scenarios"
 
 
 def test_builtin_names_the_shipped_library() -> None:

@@ -95,3 +95,12 @@ class Scenarios(Protocol):
     def timing(self, model: str) -> Timing | None:
         """The model's timing in the models catalogue (None: the server's)."""
         ...
+
+    def agent(self, key: str) -> dict[str, Any] | None:
+        """The agent `agent/<key>` names in the scenario files, if one is defined."""
+        ...
+
+    @property
+    def defines_agents(self) -> bool:
+        """The scenario files define agents (then an unknown one is a 404)."""
+        ...

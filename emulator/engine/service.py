@@ -216,6 +216,8 @@ class ResponsesService:
         """The request validated, its settings checked, counted against the rate limits, and
         looked up in the response cache."""
         request, warnings = self.validator.check(body)
+        if request["model"].startswith("agent/"):  # contract 2.6: the agent's settings, then the request's
+            request = self._as_agent(request)
         if templates.applies(request):  # decision 12: filled before anything reads the text
             request = templates.filled(request)
         # The body's problems first, then the settings' (most requests have none of their own).
@@ -246,6 +248,35 @@ class ResponsesService:
             or request.get("prompt_cache_key") is not None or request.get("cache_control") is not None
         )  # fmt: skip
         return asked
+
+    def _as_agent(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request run by its agent (scenario files' `agents:`): the agent's model (which the
+        response names), and its instructions, tools, variables, template engine and limits where
+        the request gives none of its own (its variables fill in the request's). When the files
+        define no agent at all, `agent/<key>` is answered as any model is (scenarios match it by
+        agent); once they define some, an unknown key is a 404."""
+        key = request["model"].removeprefix("agent/")
+        agent = self.scenarios.agent(key)
+        if agent is None and not self.scenarios.defines_agents:  # none defined: answered as any model
+            return request
+        if agent is None:
+            raise ApiError(
+                404, "agent_not_found",
+                f"No agent '{key}': define it under agents: in a scenario file (key, model, ...).",
+                "/model",
+            )  # fmt: skip
+        if agent.get("memory") == "required" and not (request.get("memory") or {}).get("entity_id"):
+            raise ApiError(
+                400, "memory_entity_id_required",
+                f"Agent '{key}' keeps memories: send memory: {{entity_id: ...}} with the request.", "/memory",
+            )  # fmt: skip
+        run = {k: v for k, v in agent.items() if k in ("instructions", "tools", "template_engine", "limits")}
+        run.update({k: v for k, v in request.items() if v is not None})
+        if "variables" in agent:
+            run["variables"] = {**agent["variables"], **(request.get("variables") or {})}
+        run["model"] = agent["model"]
+        run["_agent"] = key  # scenarios still match it by agent (not a field: never echoed)
+        return run
 
     def _in_conversation(self, request: dict[str, Any]) -> dict[str, Any]:
         """The request with its conversation in orq's form (`{id}`); OpenAI's form, a `conv_` id,

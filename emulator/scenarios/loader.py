@@ -49,6 +49,12 @@ def load(
                 continue
             if not duplicate:
                 order.append((-scenario.priority, len(order), scenario))
+        for index, spec in enumerate(source.data.get("agents", [])):
+            if spec["key"] in built.agents:
+                problems.append(
+                    source.problem(f"/agents/{index}/key", f"agent {spec['key']!r} is defined twice")
+                )
+            built.agents[spec["key"]] = dict(spec)
         for index, spec in enumerate(source.data.get("models", [])):
             try:
                 built.models.append(_model(spec, f"/models/{index}"))

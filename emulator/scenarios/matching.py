@@ -20,6 +20,9 @@ from emulator.engine.items import content_text, last_user_message
 Test = Callable[["RequestView"], str | None]  # None: the condition holds; else why it does not
 
 
+AGENT_KEY = "_agent"  # the key an agent's run keeps its agent under (engine.service); never echoed
+
+
 class RequestView:
     """The parts of a request that conditions look at, each worked out once, when first asked."""
 
@@ -133,9 +136,7 @@ def conditions(match: dict[str, Any]) -> list[Test]:
         if field in match:
             tests.append(_id_of(label, match[field]))
     if "agent" in match:
-        tests.append(
-            _text("model", lambda v: v.request["model"], TextMatch("equals", f"agent/{match['agent']}"))
-        )
+        tests.append(_text("model", _agent_model, TextMatch("equals", f"agent/{match['agent']}")))
     if "turn" in match:
         tests.append(_turn(match["turn"]))
     return tests
@@ -196,3 +197,9 @@ def _offered(name: str) -> Test:
         return None if name in view.tool_names else f"tool {name!r} is not offered"
 
     return test
+
+
+def _agent_model(view: RequestView) -> str:
+    """`agent/<key>` as the request named it (an agent's run names its own model: AGENT_KEY keeps it)."""
+    agent = view.request.get(AGENT_KEY)
+    return f"agent/{agent}" if agent is not None else str(view.request["model"])

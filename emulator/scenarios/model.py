@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Any
 
 from emulator.contract.errors import ApiError
 from emulator.engine.faults import NO_FAULTS, Faults
@@ -61,6 +62,7 @@ class ModelProfile:
 class ScenarioSet:
     scenarios: list[Scenario] = field(default_factory=list)  # in matching order
     models: list[ModelProfile] = field(default_factory=list)
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # by key, as the files give them
     files: list[str] = field(default_factory=list)
 
     def named(self, name: str) -> Scenario | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import watchfiles
 
@@ -97,6 +98,14 @@ class ScenarioSource:
         """The model's faults in the models catalogue."""
         profile = self.loaded.model(model)
         return profile.faults if profile is not None else NO_FAULTS
+
+    @property
+    def defines_agents(self) -> bool:
+        return bool(self.loaded.agents)
+
+    def agent(self, key: str) -> dict[str, Any] | None:
+        """The agent `agent/<key>` names in the scenario files, if one is defined."""
+        return self.loaded.agents.get(key)
 
     def timing(self, model: str) -> Timing | None:
         """The model's timing in the models catalogue (None: the server's)."""
