@@ -12,7 +12,7 @@ import uuid
 
 from ulid.base32 import ENCODE, encode_timestamp
 
-from emulator.clock import Clock
+from emulator.clock import Clock, FrozenClock
 
 # Every pair of Crockford base32 digits, so 80 random bits encode as eight lookups: python-ulid's
 # `encode_randomness` does the same work one digit at a time, at twice the cost on the hot path.
@@ -46,3 +46,8 @@ class IdSource:
         """An OpenTelemetry (trace id, span id) pair: 32 and 16 hex digits."""
         digits = self._rng.getrandbits(192).to_bytes(24, "big").hex()
         return digits[:32], digits[32:]
+
+
+# Ids for items that are only counted (input_tokens, prompt caching): drawn from a source of their
+# own, so counting draws none of the seeded ones and the next responses' ids stay as they were.
+UNCOUNTED = IdSource(0, FrozenClock())

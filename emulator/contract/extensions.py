@@ -8,6 +8,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from emulator.contract import schemas
 from emulator.contract.errors import ApiError
@@ -106,3 +107,28 @@ def items_query(query: Mapping[str, list[str]]) -> ItemsQuery:
         raise ApiError(400, "invalid_request", f"order must be asc or desc, got '{order[:50]}'.", "order")
     after, before = query.get("after"), query.get("before")
     return ItemsQuery(int(limit), order, after[-1] if after else None, before[-1] if before else None)
+
+
+def item_list(items: list[dict[str, Any]], has_more: bool = False) -> dict[str, Any]:
+    """OpenAI's list object (decision 2: every key always present)."""
+    return {
+        "object": "list",
+        "data": items,
+        "first_id": items[0].get("id") if items else None,
+        "last_id": items[-1].get("id") if items else None,
+        "has_more": has_more,
+    }
+
+
+def page_of(items: list[dict[str, Any]], query: ItemsQuery, noun: str, where: str) -> dict[str, Any]:
+    """A page of `items` (as sent) in the query's order, after or before an item id, as the list
+    object; a cursor naming no item is a 400 "No <noun> '<id>' <where>."."""
+    ordered = items[::-1] if query.order == "desc" else items
+    for cursor, param in ((query.after, "after"), (query.before, "before")):
+        if cursor is None:
+            continue
+        at = next((n for n, item in enumerate(ordered) if item.get("id") == cursor), None)
+        if at is None:
+            raise ApiError(400, "invalid_request", f"No {noun} '{cursor}' {where}.", param)
+        ordered = ordered[at + 1 :] if param == "after" else ordered[:at]
+    return item_list(ordered[: query.limit], has_more=len(ordered) > query.limit)

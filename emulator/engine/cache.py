@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from emulator.state.bounded import lru_put
+
 DEFAULT_TTL = 1800
 IGNORED = frozenset(("stream", "stream_options", "store", "background", "metadata", "cache"))
 CACHE_HEADER = "x-emulator-cache"
@@ -50,10 +52,7 @@ class ResponseCache:
         return output
 
     def put(self, key: bytes, output: list[dict[str, Any]], ttl: float, now: float) -> None:
-        self._entries[key] = Cached(now + ttl, orjson.dumps(output))
-        self._entries.move_to_end(key)
-        if len(self._entries) > self.cap:
-            self._entries.popitem(last=False)
+        lru_put(self._entries, key, Cached(now + ttl, orjson.dumps(output)), self.cap)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -11,7 +11,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.clock import Clock, FrozenClock
+from emulator.clock import Clock
 from emulator.contract.echo import TEMPLATE, echo
 from emulator.contract.errors import ApiError, bad_field
 from emulator.engine import function_calls, logprobs, tokens
@@ -21,13 +21,9 @@ from emulator.engine.items import ItemPlan, normalise_input
 from emulator.engine.plan import Plan
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
-from emulator.ids import IdSource
+from emulator.ids import UNCOUNTED, IdSource
 from emulator.state.conversations import ConversationStore
 from emulator.state.responses import Conversation, ResponseStore
-
-# Ids for items only counted (input_tokens): drawn from their own source, so counting draws none
-# of the real ones and the next responses' ids stay as they would have been.
-_UNCOUNTED_IDS = IdSource(0, FrozenClock())
 
 NEW_CONVERSATION = Conversation()
 INSTANT = PROFILES["instant"]
@@ -77,12 +73,8 @@ class Planner:
         """What a create with this body would count as input tokens (`usage.input_tokens`), without
         creating anything: no ids are drawn."""
         history = self._history(request)
-        items = normalise_input(request.get("input"), _UNCOUNTED_IDS)
-        return (
-            tokens.count_recurring(request.get("instructions", ""))
-            + history.tokens
-            + kinds.input_tokens(items)
-            + tokens.count_tools(request.get("tools", []))
+        return _input_tokens(
+            request, history, kinds.input_tokens(normalise_input(request.get("input"), UNCOUNTED))
         )
 
     def plan(self, call: Call, turn: Turn, adjust: str | None = None) -> Plan:
@@ -102,12 +94,7 @@ class Planner:
             status = function_calls.status_for(self.function_call_status, call.headers)
 
         turn_tokens = kinds.input_tokens(input_items)
-        input_tokens = (  # as input_tokens() counts them
-            tokens.count_recurring(request.get("instructions", ""))
-            + history.tokens
-            + turn_tokens
-            + tokens.count_tools(request.get("tools", []))
-        )
+        input_tokens = _input_tokens(request, history, turn_tokens)
         reasoning_tokens = output_tokens = context_tokens = 0
         for item in items:
             kind = item.kind
@@ -176,6 +163,16 @@ class Planner:
             400, "previous_response_not_found",
             f"Previous response with id '{previous_id}' {why}.", "/previous_response_id",
         )  # fmt: skip
+
+
+def _input_tokens(request: dict[str, Any], history: Conversation, turn_tokens: int) -> int:
+    """usage.input_tokens: the instructions, the conversation so far, this turn's input, the tools."""
+    return (
+        tokens.count_recurring(request.get("instructions", ""))
+        + history.tokens
+        + turn_tokens
+        + tokens.count_tools(request.get("tools", []))
+    )
 
 
 def _within(items: list[ItemPlan], limit: int | None) -> tuple[list[ItemPlan], int | None, bool]:

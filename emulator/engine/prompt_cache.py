@@ -20,14 +20,13 @@ from typing import Any
 
 import orjson
 
-from emulator.clock import FrozenClock
 from emulator.engine import tokens
 from emulator.engine.items import input_tokens as items_tokens
 from emulator.engine.items import normalise_input
-from emulator.ids import IdSource
+from emulator.ids import UNCOUNTED
+from emulator.state.bounded import lru_put
 
 RETENTION = {"in_memory": 300.0, "24h": 86_400.0}
-_UNCOUNTED_IDS = IdSource(0, FrozenClock())  # ids for items only counted: none of the seeded ones
 
 
 def asked(request: dict[str, Any]) -> bool:
@@ -59,7 +58,7 @@ class PromptCache:
             tokens.count_recurring(request.get("instructions") or "")
             + tokens.count_tools(request.get("tools") or [])
             + history_tokens
-            + items_tokens(normalise_input(prefix_items, _UNCOUNTED_IDS))
+            + items_tokens(normalise_input(prefix_items, UNCOUNTED))
         )
         if not prefix:
             return 0, 0
@@ -71,10 +70,7 @@ class PromptCache:
         fingerprint = hashlib.blake2b(orjson.dumps(key, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
         expiry = self._entries.get(fingerprint)
         ttl = RETENTION.get(str(request.get("prompt_cache_retention")), RETENTION["in_memory"])
-        self._entries[fingerprint] = now + ttl
-        self._entries.move_to_end(fingerprint)
-        if len(self._entries) > self.cap:
-            self._entries.popitem(last=False)
+        lru_put(self._entries, fingerprint, now + ttl, self.cap)
         if expiry is not None and expiry > now:
             return prefix, 0
         return 0, prefix

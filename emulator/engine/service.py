@@ -24,7 +24,13 @@ import orjson
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError, Failure, response_error
-from emulator.contract.extensions import ItemsQuery, check_shape_header, check_timing_header, reasoning_events
+from emulator.contract.extensions import (
+    ItemsQuery,
+    check_shape_header,
+    check_timing_header,
+    page_of,
+    reasoning_events,
+)
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, prompt_cache, templates, tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Call, Scenarios, Turn
@@ -478,35 +484,19 @@ class ResponsesService:
         for _, run in self.runs.due(self.clock.monotonic()):
             self._store_final(run.plan, run.trace)
 
-    def delete(self, response_id: str) -> dict[str, Any]:
-        """DELETE /responses/{id} (decision 2): it is gone, and so is a background one's run."""
-        self.retrieve(response_id)  # a 404 for an unknown id
+    def delete(self, response_id: str) -> tuple[dict[str, Any], Trace]:
+        """DELETE /responses/{id} (decision 2): it is gone, and so is a background one's run. The
+        deleted object, and the response's trace."""
+        trace = self.retrieve(response_id).trace  # a 404 for an unknown id
         self.runs.pop(response_id)
         self.store.delete(response_id)
-        return {"id": response_id, "object": "response", "deleted": True}
+        return {"id": response_id, "object": "response", "deleted": True}, trace
 
-    def input_items(self, response_id: str, query: ItemsQuery) -> dict[str, Any]:
-        """GET /responses/{id}/input_items: the response's own input items, a page of them."""
-        items: list[dict[str, Any]] = orjson.loads(self.retrieve(response_id).body)["input"]
-        if query.order == "desc":
-            items = items[::-1]
-        for cursor, param in ((query.after, "after"), (query.before, "before")):
-            if cursor is None:
-                continue
-            at = next((n for n, item in enumerate(items) if item.get("id") == cursor), None)
-            if at is None:
-                raise ApiError(
-                    400, "invalid_request", f"No input item '{cursor}' in response '{response_id}'.", param
-                )
-            items = items[at + 1 :] if param == "after" else items[:at]
-        page = items[: query.limit]
-        return {
-            "object": "list",
-            "data": page,
-            "first_id": page[0].get("id") if page else None,
-            "last_id": page[-1].get("id") if page else None,
-            "has_more": len(items) > len(page),
-        }
+    def input_items(self, response_id: str, query: ItemsQuery) -> tuple[dict[str, Any], Trace]:
+        """GET /responses/{id}/input_items: a page of the response's own input items, and its trace."""
+        stored = self.retrieve(response_id)
+        items: list[dict[str, Any]] = orjson.loads(stored.body)["input"]
+        return page_of(items, query, "input item", f"in response '{response_id}'"), stored.trace
 
     def count_input_tokens(self, body: Any) -> tuple[dict[str, Any], Trace]:
         """POST /responses/input_tokens: what a create with this body counts as input, and a trace
@@ -530,15 +520,16 @@ class ResponsesService:
         if self.planner.conversations is not None:
             self.planner.conversations.clear()
 
-    def cancel(self, response_id: str) -> bytes:
+    def cancel(self, response_id: str) -> StoredResponse:
         """Cancels a background response still queued or in progress: stored `cancelled`, with
-        the output produced so far; cancelling it again returns it as it is."""
+        the output produced so far; cancelling it again returns it as it is. The response as
+        stored."""
         stored = self.retrieve(response_id)
         run = self.runs.pop(response_id)
         if run is not None:
             run.cancelled = True
             cut = run.plan.cut(run.due(self.clock.monotonic()), completed_at=None, cancelled=True)
-            return self._store_final(cut, run.trace)
+            return StoredResponse(response_id, self._store_final(cut, run.trace), cut.conversation, run.trace)
         response = orjson.loads(stored.body)
         if not response["background"]:
             raise ApiError(
@@ -547,7 +538,7 @@ class ResponsesService:
                 "responses can be cancelled.", "response_id",
             )  # fmt: skip
         if response["status"] == "cancelled":
-            return stored.body
+            return stored
         raise ApiError(
             400, "response_not_cancellable",
             f"Response '{response_id}' has already finished ({response['status']}); only a queued or "

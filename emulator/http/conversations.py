@@ -6,6 +6,7 @@ continues one, as `conversation: {id}` does."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.contract.errors import ApiError, Failure, invalid_request
+from emulator.contract.extensions import item_list, items_query, page_of
 from emulator.engine import items as kinds
 from emulator.engine.items import normalise_input
 from emulator.render.json import dumps
@@ -109,35 +111,6 @@ def _found(request: Request) -> StoredConversation:
     return found
 
 
-def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
-    query = request.query_params
-    limit = query.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise ApiError(
-            400, "invalid_request", f"limit must be an integer from 1 to 100, got '{limit[:50]}'.", "limit"
-        )
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "invalid_request", f"order must be asc or desc, got '{order[:50]}'.", "order")
-    ordered = items if order == "asc" else items[::-1]
-    if (after := query.get("after")) is not None:
-        at = next((n for n, item in enumerate(ordered) if item.get("id") == after), None)
-        if at is None:
-            raise ApiError(400, "invalid_request", f"No item '{after}' in this conversation.", "after")
-        ordered = ordered[at + 1 :]
-    return _listing(ordered[: int(limit)], has_more=len(ordered) > int(limit))
-
-
-def _listing(items: list[dict[str, Any]], has_more: bool = False) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": items,
-        "first_id": items[0].get("id") if items else None,
-        "last_id": items[-1].get("id") if items else None,
-        "has_more": has_more,
-    }
-
-
 async def create(request: Request) -> Response:
     body = await _body(request, ("items", "metadata"))
     metadata = _metadata(body)
@@ -171,8 +144,9 @@ async def items(request: Request) -> Response:
         added = _items(request, body)
         conversation.items += added
         _recounted(conversation)
-        return _json(_listing(added))
-    return _json(_page(conversation.items, request))
+        return _json(item_list(added))
+    query = items_query(parse_qs(request.url.query, keep_blank_values=True))
+    return _json(page_of(conversation.items, query, "item", "in this conversation"))
 
 
 async def item(request: Request) -> Response:

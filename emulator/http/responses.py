@@ -196,15 +196,13 @@ class ResponsesRoutes:
     async def delete(self, request: Incoming) -> Answer:
         """DELETE /responses/{id}: gone for good (decision 2)."""
         assert request.response_id is not None
-        trace = self.service.retrieve(request.response_id).trace
-        return _json(self.service.delete(request.response_id), trace)
+        return _json(*self.service.delete(request.response_id))
 
     async def input_items(self, request: Incoming) -> Answer:
         """GET /responses/{id}/input_items: a page of the items it was given (decision 2)."""
         assert request.response_id is not None
         query = parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        listed = self.service.input_items(request.response_id, items_query(query))
-        return _json(listed, self.service.retrieve(request.response_id).trace)
+        return _json(*self.service.input_items(request.response_id, items_query(query)))
 
     async def input_tokens(self, request: Incoming) -> Answer:
         """POST /responses/input_tokens: the input tokens a create with this body would count."""
@@ -214,9 +212,8 @@ class ResponsesRoutes:
     async def cancel(self, request: Incoming) -> Answer:
         """POST .../{id}/cancel: a background response ends `cancelled` (contract decision 2)."""
         assert request.response_id is not None
-        body = self.service.cancel(request.response_id)
-        stored = self.service.retrieve(request.response_id)
-        return Answer(response_id=request.response_id, trace=stored.trace, body=body)
+        cancelled = self.service.cancel(request.response_id)
+        return Answer(response_id=cancelled.id, trace=cancelled.trace, body=cancelled.body)
 
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         request = Incoming(scope, receive, dict(scope["headers"]), target.response_id)

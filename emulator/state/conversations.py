@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.state.bounded import lru_put
 from emulator.state.responses import Conversation
 
 NEW = Conversation()
@@ -47,10 +48,7 @@ class ConversationStore:
         return found
 
     def put(self, conversation: StoredConversation) -> StoredConversation:
-        self._entries[conversation.id] = conversation
-        self._entries.move_to_end(conversation.id)
-        if len(self._entries) > self.cap:
-            self._entries.popitem(last=False)
+        lru_put(self._entries, conversation.id, conversation, self.cap)
         return conversation
 
     def context_of(self, conversation_id: str) -> Conversation:
