@@ -84,8 +84,8 @@ async def run(creates: int, every: int, cap: int) -> list[tuple[int, float]]:
             gc.collect()
             readings.append((n, rss_mb()))
     assert set(statuses) == {200}, set(statuses)
-    store = app.service
-    sizes = (len(store.store), len(app.journal), len(store.planner.conversations), len(store.cache))
+    world = app.service.worlds.default
+    sizes = (len(world.store), len(app.journal), len(world.conversations), len(world.cache))
     assert all(size <= cap for size in sizes), sizes
     return readings
 

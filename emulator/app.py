@@ -30,17 +30,17 @@ from emulator.engine.ratelimit import RateLimiter, parse_limit
 from emulator.engine.service import ResponsesService, Settings
 from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import parse_timing
+from emulator.engine.world import Caps, Worlds
 from emulator.http import admin, conversations, errors
 from emulator.http.auth import BearerAuth, BearerCheck
 from emulator.http.connections import ConnectionLimits
 from emulator.http.cors import from_a_page, with_cors
+from emulator.http.journaling import journaled, recorded
 from emulator.http.outbound import HttpxCaller
 from emulator.http.responses import ResponsesRoutes, StreamFraming
-from emulator.ids import IdSource
 from emulator.render.json import dumps
 from emulator.scenarios.source import ScenarioFilesInvalid, ScenarioSource
 from emulator.state.contract_report import ContractReport
-from emulator.state.conversations import ConversationStore
 from emulator.state.journal import Journal
 from emulator.state.responses import ResponseStore
 
@@ -83,16 +83,24 @@ class EmulatorApp(Starlette):
             return
         target = self.responses.match(scope)  # _route's, inline: the hot path awaits one call less
         if target is None:
-            await super().__call__(scope, receive, send)
+            await self._other(scope, receive, send)
         else:
             await self.responses.serve(target, scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = self.responses.match(scope)
         if target is None:
-            await super().__call__(scope, receive, send)
+            await self._other(scope, receive, send)
         else:
             await self.responses.serve(target, scope, receive, send)
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The routes besides the Responses ones; a client's requests to them journaled."""
+        if scope["type"] == "http" and self.journal.enabled and recorded(scope["path"]):
+            serve = super().__call__
+            await journaled(serve, self.journal, self.contract_report, self.clock, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def rate_limiter(config: Config) -> RateLimiter | None:
@@ -107,25 +115,24 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
     config = config or Config()
     if clock is None:
         clock = ControlledClock(config.frozen_time)
-    store = ResponseStore(config.max_stored)
     journal = Journal(config.journal)
     contract_report = ContractReport()
     default = LoremBackend(TextGenerator())
     scenarios = ScenarioSource(config.scenarios, default, strict=config.strict_scenarios)
     if config.scenarios and (problems := scenarios.load()):
         raise ScenarioFilesInvalid(problems)
+    caps = Caps(
+        config.max_stored, config.max_conversations, config.max_memories, config.cache_size,
+        config.max_sessions,
+    )  # fmt: skip
+    worlds = Worlds(config.seed, clock, caps, lambda: scenarios.loaded.memories)
+    scenarios.on_load = worlds.reseed  # a reload's seeded memories replace the last load's
     planner = Planner(
-        seed=config.seed,
-        clock=clock,
-        ids=IdSource(config.seed, clock),
-        store=store,
-        function_call_status=config.function_call_status,
-        conversations=ConversationStore(config.max_conversations),
+        seed=config.seed, clock=clock, worlds=worlds, function_call_status=config.function_call_status
     )
     service = ResponsesService(
         validator=RequestValidator(strict=config.strict, default_provider=config.default_provider),
         planner=planner,
-        store=store,
         clock=clock,
         settings=Settings(
             parse_timing(config.timing),
@@ -133,7 +140,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> E
             config.max_delay,
             HttpxCaller() if config.allow_live_http else None,
             rate_limiter(config),
-            config.cache_size,
         ),
         backend=default,
         scenarios=scenarios,

@@ -78,6 +78,14 @@ class Config:
     )  # fmt: skip
     max_stored: int = setting(10_000, "stored responses kept, oldest evicted first")
     max_conversations: int = setting(1000, "conversations kept, least recently used evicted first")
+    max_memories: int = setting(
+        1000, "memory entities (`memory.entity_id`) kept, least recently used evicted first; each keeps "
+        "its newest 1,000 documents"
+    )  # fmt: skip
+    max_sessions: int = setting(
+        100, "named sessions (`X-Emulator-Session`) whose state is kept, least recently used forgotten "
+        "first (requests without the header share one more, never forgotten)"
+    )  # fmt: skip
     # Limits (README, Limits): past each, a 4xx naming what, never a 500 or a hang
     max_body_bytes: int = setting(10 * 1024 * 1024, "largest accepted body in bytes (larger: 413)")
     max_depth: int = setting(64, "objects and arrays nested in a body, the body counting 1 (deeper: 400)")
@@ -173,7 +181,7 @@ class Config:
                     parse_limit(rate)
                 except ValueError as exc:
                     raise ValueError(f"{name}: {exc}") from None
-        for name in ("cache_size", "max_conversations"):
+        for name in ("cache_size", "max_conversations", "max_memories", "max_sessions"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
 

@@ -183,7 +183,9 @@ def script_output(
         def turn(self, call: Call) -> Turn:
             specs = [
                 ItemPlan(item, [tokens.tokenize(t) for t in item_texts(item)])
-                for item in make_items(service.planner.ids)
+                for item in make_items(
+                    call.world.ids if call.world is not None else service.worlds.default.ids
+                )
             ]
             return Turn(specs, status=status, error=error)
 

@@ -142,7 +142,7 @@ def test_the_cache_is_bounded() -> None:
         client = handle.httpx_client()
         for question in ("one", "two", "three"):
             client.post(URL, json={**CACHED, "input": question})
-        assert len(handle.app.service.cache) == 2
+        assert len(handle.app.service.worlds.default.cache) == 2
         assert client.post(URL, json={**CACHED, "input": "one"}).headers["x-emulator-cache"] == "miss"
         assert client.post(URL, json={**CACHED, "input": "three"}).headers["x-emulator-cache"] == "hit"
     finally:

@@ -120,6 +120,6 @@ def test_conversations_are_bounded() -> None:
         client = handle.httpx_client()
         for name in ("a", "b", "c"):
             client.post(URL, json={"model": MODEL, "input": "hi", "conversation": {"id": name}})
-        assert handle.app.service.planner.conversations.ids() == ["b", "c"]  # the oldest went
+        assert handle.app.service.worlds.default.conversations.ids() == ["b", "c"]  # the oldest went
     finally:
         handle.close()

@@ -16,15 +16,15 @@ from emulator.engine.lorem import LoremBackend
 from emulator.engine.plan import Plan
 from emulator.engine.planner import Planner
 from emulator.engine.textgen import TextGenerator
-from emulator.ids import IdSource
-from emulator.state.responses import Conversation, ResponseStore
+from emulator.engine.world import Caps, Worlds
+from emulator.state.responses import Conversation
 from tests.support import T0
 
 
 def plan_of(request: dict[str, Any]) -> Plan:
     """The Plan of one request, answered by the default backend."""
     clock = FrozenClock(T0)
-    planner = Planner(seed=0, clock=clock, ids=IdSource(0, clock), store=ResponseStore())
+    planner = Planner(seed=0, clock=clock, worlds=Worlds(0, clock, Caps(), list))
     call = planner.call(request)
     return planner.plan(call, LoremBackend(TextGenerator()).turn(call))
 

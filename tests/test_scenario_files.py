@@ -37,7 +37,7 @@ EXPECTED = {
     "12-two-text-modes.yaml": (4, "exactly one of equals, contains, regex or glob"),
     "13-turn-range.yaml": (4, "turn.max is below turn.min"),
     "14-unknown-element.yaml": (5, "/scenarios/0/reply/output/0/image is not a known field"),
-    "15-two-kinds.yaml": (5, "exactly one of text, refusal, function_call, reasoning or tool_result"),
+    "15-two-kinds.yaml": (5, "exactly one of text, refusal, function_call, reasoning, tool_result or memory"),
     "16-bad-faker.yaml": (5, "Faker has no generator 'not_a_generator'"),
     "17-bad-faker-args.yaml": (5, "does not take these args"),
     "18-template-syntax.yaml": (5, "template error on its line 1"),
@@ -187,7 +187,9 @@ def test_unknown_fields_get_a_did_you_mean() -> None:
     _, problems = load([BROKEN / "10-unknown-match-key.yaml"])
     assert problems[0].hint is not None and problems[0].hint.startswith("did you mean 'last_user_message'?")
     _, problems = load([BROKEN / "05-unknown-top-key.yaml"])
-    assert problems[0].hint == "did you mean 'scenarios'? fields here: agents, models, scenarios"
+    assert (
+        problems[0].hint == "did you mean 'scenarios'? fields here: agents, memory_stores, models, scenarios"
+    )
 
 
 def test_builtin_names_the_shipped_library() -> None:

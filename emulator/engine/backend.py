@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.contract.errors import ApiError
 from emulator.engine.faults import Faults, StreamFault
@@ -18,6 +18,9 @@ from emulator.engine.live_http import LiveHttp
 from emulator.engine.timing import Timing
 from emulator.state.journal import Miss
 from emulator.state.responses import Conversation
+
+if TYPE_CHECKING:  # (the World holds engine parts that import this module)
+    from emulator.engine.world import World
 
 # A request header naming the session whose sequences (of scenario turns, of a model's failures) it
 # advances, so tests sharing one server never see each other's counts.
@@ -40,6 +43,7 @@ class Call:
     created_at: int = 0
     live_http: LiveHttp | None = None  # makes orq:http's real calls, when the server allows them
     shape: str | None = None  # the answer shape the request asks for (x-emulator-shape)
+    world: World | None = None  # its session's state (memories, for scripted memory tools)
 
 
 @dataclass(slots=True)

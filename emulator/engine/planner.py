@@ -21,9 +21,9 @@ from emulator.engine.items import ItemPlan, normalise_input
 from emulator.engine.plan import Plan
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import PROFILES, Timing, parse_timing
+from emulator.engine.world import World, Worlds
 from emulator.ids import UNCOUNTED, IdSource
-from emulator.state.conversations import ConversationStore
-from emulator.state.responses import Conversation, ResponseStore
+from emulator.state.responses import Conversation
 
 NEW_CONVERSATION = Conversation()
 INSTANT = PROFILES["instant"]
@@ -38,16 +38,12 @@ class Planner:
         *,
         seed: int,
         clock: Clock,
-        ids: IdSource,
-        store: ResponseStore,
+        worlds: Worlds,
         function_call_status: str = "auto",
-        conversations: ConversationStore | None = None,
     ) -> None:
-        self.conversations = conversations
         self.seed = seed
         self.clock = clock
-        self.ids = ids
-        self.store = store
+        self.worlds = worlds  # each session's state: its ids, its stored responses...
         self.function_call_status = function_call_status  # contract decision 4
 
     def call(
@@ -56,23 +52,28 @@ class Planner:
         headers: Mapping[str, str] = NO_HEADERS,
         timing: Timing = INSTANT,
         shape: str | None = None,
+        world: World | None = None,
     ) -> Call:
-        """The request as a backend sees it: its history resolved, its input items given ids, and
-        the response's id and creation time taken (before the output's, as ids always come)."""
-        history = self._history(request)
+        """The request as a backend sees it, in its session's `world` (None: the default one): its
+        history resolved, its input items given ids, and the response's id and creation time taken
+        (before the output's, as ids always come)."""
+        world = world or self.worlds.default
+        history = _history(request, world)
         created_at = int(self.clock.now())
-        response_id = self.ids.prefixed("resp")
-        input_items = normalise_input(request.get("input"), self.ids)
+        ids = world.ids
+        response_id = ids.prefixed("resp")
+        input_items = normalise_input(request.get("input"), ids)
         _check_call_ids(input_items, history)
         digest = request_digest(self.seed, request)
         call = Call(request, headers, history, digest, input_items, timing, response_id, created_at)
         call.shape = shape
+        call.world = world
         return call
 
-    def input_tokens(self, request: dict[str, Any]) -> int:
+    def input_tokens(self, request: dict[str, Any], world: World) -> int:
         """What a create with this body would count as input tokens (`usage.input_tokens`), without
         creating anything: no ids are drawn."""
-        history = self._history(request)
+        history = _history(request, world)
         return _input_tokens(
             request, history, kinds.input_tokens(normalise_input(request.get("input"), UNCOUNTED))
         )
@@ -82,7 +83,8 @@ class Planner:
         otherwise; `adjust` (the request's x-emulator-timing spec) has the last word."""
         request, history, input_items = call.request, call.history, call.input_items
         items, cut, truncated = _within(turn.items, request.get("max_output_tokens"))
-        output = [self._complete(item, n == cut) for n, item in enumerate(items)]
+        ids = call.world.ids if call.world is not None else self.worlds.default.ids
+        output = [_complete(item, n == cut, ids) for n, item in enumerate(items)]
         if (alternatives := logprobs.asked(request)) is not None:
             logprobs.attach(items, alternatives)
         status, incomplete = turn.status, None
@@ -105,7 +107,7 @@ class Planner:
             else:
                 context_tokens += tokens.ITEM_OVERHEAD + counted
             output_tokens += counted
-        trace_id, span_id = self.ids.trace()
+        trace_id, span_id = ids.trace()
         response = TEMPLATE | echo(request)
         response["id"] = call.response_id
         response["created_at"] = response["completed_at"] = call.created_at
@@ -129,40 +131,42 @@ class Planner:
             _pace(plan, timing, random.Random(call.digest))
         return plan
 
-    def _complete(self, plan: ItemPlan, cut: bool) -> dict[str, Any]:
-        """The item with its ids and, if the output budget cut it, its shortened texts."""
-        kind = plan.kind
-        if cut:
-            plan.item = kind.with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
-            plan.item["status"] = "incomplete"
-        item = plan.item
-        if item["id"] is None:  # a cached answer's items keep theirs
-            item["id"] = self.ids.prefixed(kind.id_prefix)
-        if kind.mints_call_id and "call_id" not in item:
-            item["call_id"] = self.ids.call_id()
-        return item
 
-    def _history(self, request: dict[str, Any]) -> Conversation:
-        """What the turn continues: the `previous_response_id` chain, or its `conversation`."""
-        previous_id = request.get("previous_response_id")
-        if previous_id is None:
-            conversation = request.get("conversation")
-            if conversation is not None and self.conversations is not None:
-                return self.conversations.context_of(conversation["id"])
-            return NEW_CONVERSATION
-        stored = self.store.get(previous_id)
-        if stored is not None and stored.conversation is not None:  # None while in progress
-            return stored.conversation
-        if stored is not None:
-            why = "is still in progress; continue it once it has finished"
-        elif self.store.was_unstored(previous_id):
-            why = "was created with store:false, so it cannot be continued"
-        else:
-            why = "was not found (never created here, or evicted)"
-        raise ApiError(
-            400, "previous_response_not_found",
-            f"Previous response with id '{previous_id}' {why}.", "/previous_response_id",
-        )  # fmt: skip
+def _complete(plan: ItemPlan, cut: bool, ids: IdSource) -> dict[str, Any]:
+    """The item with its ids and, if the output budget cut it, its shortened texts."""
+    kind = plan.kind
+    if cut:
+        plan.item = kind.with_texts(plan.item, ["".join(stream) for stream in plan.pieces])
+        plan.item["status"] = "incomplete"
+    item = plan.item
+    if item["id"] is None:  # a cached answer's items keep theirs
+        item["id"] = ids.prefixed(kind.id_prefix)
+    if kind.mints_call_id and "call_id" not in item:
+        item["call_id"] = ids.call_id()
+    return item
+
+
+def _history(request: dict[str, Any], world: World) -> Conversation:
+    """What the turn continues: the `previous_response_id` chain, or its `conversation`."""
+    previous_id = request.get("previous_response_id")
+    if previous_id is None:
+        conversation = request.get("conversation")
+        if conversation is not None:
+            return world.conversations.context_of(conversation["id"])
+        return NEW_CONVERSATION
+    stored = world.store.get(previous_id)
+    if stored is not None and stored.conversation is not None:  # None while in progress
+        return stored.conversation
+    if stored is not None:
+        why = "is still in progress; continue it once it has finished"
+    elif world.store.was_unstored(previous_id):
+        why = "was created with store:false, so it cannot be continued"
+    else:
+        why = "was not found (never created here, or evicted)"
+    raise ApiError(
+        400, "previous_response_not_found",
+        f"Previous response with id '{previous_id}' {why}.", "/previous_response_id",
+    )  # fmt: skip
 
 
 def _input_tokens(request: dict[str, Any], history: Conversation, turn_tokens: int) -> int:

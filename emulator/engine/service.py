@@ -34,8 +34,8 @@ from emulator.contract.extensions import (
 from emulator.contract.validation import RequestValidator
 from emulator.engine import jsongen, prompt_cache, templates, tokens
 from emulator.engine.backend import SESSION_HEADER, Backend, Call, Scenarios, Turn
-from emulator.engine.background import Run, Runs
-from emulator.engine.cache import DEFAULT_TTL, ResponseCache, cache_key
+from emulator.engine.background import Run
+from emulator.engine.cache import DEFAULT_TTL, cache_key
 from emulator.engine.events import PlanEvent, numbered
 from emulator.engine.faults import FAULT_HEADER, NO_FAULTS, Faults, StreamFault, parse_faults
 from emulator.engine.gateway import Gateway, Route
@@ -43,10 +43,10 @@ from emulator.engine.items import ItemPlan
 from emulator.engine.live_http import LiveHttp
 from emulator.engine.plan import Plan, item_texts
 from emulator.engine.planner import Planner
-from emulator.engine.prompt_cache import PromptCache
 from emulator.engine.ratelimit import RateLimiter
 from emulator.engine.textgen import request_digest
 from emulator.engine.timing import Timing, bounded, parse_timing
+from emulator.engine.world import World, Worlds
 from emulator.state.journal import Miss
 from emulator.state.responses import Conversation, ResponseStore, StoredResponse
 
@@ -121,6 +121,7 @@ class _Asked:
     request: dict[str, Any]
     warnings: list[Failure]
     reasoning: str  # the event names its stream uses
+    world: World  # its session's state
     faults: Faults = NO_FAULTS  # the request's own (x-emulator-fail)
     background: bool = False
     key: str = ""  # the rate limits' key (its bearer token)
@@ -141,29 +142,31 @@ class Settings:
     max_delay: float = 60.0  # the longest wait (seconds) a request's own timing may ask for
     live_http: LiveHttp | None = None  # orq:http's real calls (serve --allow-live-http)
     limiter: RateLimiter | None = None  # per-key rate limits (--rate-limit, --token-limit)
-    cache_size: int = 1000  # responses the exact-match cache keeps
 
 
 @dataclass(slots=True)
 class ResponsesService:
     validator: RequestValidator
     planner: Planner
-    store: ResponseStore
     clock: Clock
     settings: Settings
     backend: Backend  # answers when no scenario layer is in use
     scenarios: Scenarios
     gateway: Gateway = field(init=False)  # with the scenarios' models catalogue (decision 9)
-    cache: ResponseCache = field(init=False)  # `cache: {type: exact_match}` (decision 10)
-    prompt_cache: PromptCache = field(init=False)  # usage's cached and written prompt tokens
-    runs: Runs = field(init=False)  # background responses not finished yet
 
     def __post_init__(self) -> None:
         scenarios = self.scenarios
         self.gateway = Gateway(scenarios.failures, scenarios.sequences, scenarios.faults, self.planner.seed)
-        self.cache = ResponseCache(self.settings.cache_size)
-        self.prompt_cache = PromptCache(self.settings.cache_size)
-        self.runs = Runs()
+
+    @property
+    def worlds(self) -> Worlds:
+        """Each session's state (emulator.engine.world)."""
+        return self.planner.worlds
+
+    @property
+    def store(self) -> ResponseStore:
+        """The default session's stored responses."""
+        return self.planner.worlds.default.store
 
     async def create(self, body: Any, context: RequestContext) -> Answer:
         """Raises ApiError for a request the contract refuses; answers everything else."""
@@ -176,7 +179,8 @@ class ResponsesService:
             route = await self._routed(asked, context)
             if route.error is not None and not asked.background:
                 return Answer(asked.warnings, error=route.error, route=route, headers=asked.limits)
-        call = self.planner.call(asked.request, context.headers, self.settings.timing, context.shape)
+        world = asked.world
+        call = self.planner.call(asked.request, context.headers, self.settings.timing, context.shape, world)
         backend = self.scenarios.backend if active else self.backend
         if self.settings.live_http is not None and _calls_out(asked.request) and not asked.settled(route):
             call.live_http = self.settings.live_http  # a real call blocks: off the event loop
@@ -203,9 +207,9 @@ class ResponsesService:
         stream = asked.request.get("stream") is True
         if asked.background:
             plan.queued += route.delay if route is not None else 0.0
-            return self._background(plan, trace, asked.reasoning, answer, stream)
+            return self._background(plan, trace, asked.reasoning, answer, stream, world)
         if stream:
-            answer.events = self._streamed(plan, trace, asked.reasoning)
+            answer.events = self._streamed(plan, trace, asked.reasoning, world)
             answer.events.fault = turn.stream_fault
             if turn.stream_fault is None and (faulty or active):
                 model = plan.response["model"]
@@ -213,9 +217,9 @@ class ResponsesService:
             return answer
         delay = plan.total_delay()
         if delay:  # JSON mode answers after the Plan's duration, as a real model would
-            self._store_in_progress(plan, trace)
-            await self._wait(plan, trace, delay, context)
-        answer.body = self._store_final(plan, trace)
+            _store_in_progress(world, plan, trace)
+            await self._wait(plan, trace, delay, context, world)
+        answer.body = _store_final(world, plan, trace)
         return answer
 
     def _admitted(self, body: Any, context: RequestContext) -> _Asked:
@@ -235,20 +239,21 @@ class ResponsesService:
             request,
             warnings,
             self.settings.reasoning_events if no_settings else self.checked_settings(context),
+            world := self.worlds.of(context.session),
         )
         if context.faults is not None:
             asked.faults = _faults(context.faults)
         if (limiter := self.settings.limiter) is not None:  # counted before anything is done
             asked.key = context.headers.get("authorization") or ""
             asked.limits = limiter.admit(asked.key, self.clock.now())
-        if self.runs.by_id:
-            self.settle()
+        if world.runs.by_id:
+            self._settle(world)
         asked.background = request.get("background") is True
         if request.get("conversation") is not None:
-            asked.request = request = self._in_conversation(request)
+            asked.request = request = _in_conversation(request, world)
         if request.get("cache") is not None:
             asked.cache_key = cache_key(request)
-            asked.cached = self.cache.get(asked.cache_key, self.clock.now())
+            asked.cached = world.cache.get(asked.cache_key, self.clock.now())
         asked.remembers = (  # (prompt_cache.asked, inline: this runs for every request)
             asked.cache_key is not None or asked.limits is not None or request.get("conversation") is not None
             or request.get("prompt_cache_key") is not None or request.get("cache_control") is not None
@@ -284,18 +289,6 @@ class ResponsesService:
         run["_agent"] = key  # scenarios still match it by agent (not a field: never echoed)
         return run
 
-    def _in_conversation(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The request with its conversation in orq's form (`{id}`); OpenAI's form, a `conv_` id,
-        must name one that exists."""
-        conversation = request["conversation"]  # (and no previous_response_id: validation saw to it)
-        if isinstance(conversation, dict):
-            return request
-        conversations = self.planner.conversations
-        if conversations is None or conversations.get(conversation) is None:
-            said = f"Conversation '{conversation}' not found."
-            raise ApiError(404, "conversation_not_found", said, "/conversation")
-        return {**request, "conversation": {"id": conversation}}
-
     async def _routed(self, asked: _Asked, context: RequestContext) -> Route:
         """The gateway's attempts, waited out on the clock (a background response's are waited
         queued); the request then names the model that answers."""
@@ -319,11 +312,11 @@ class ResponsesService:
             return Turn([], status="failed", error=response_error(code, route.error.message))
         return backend.turn(call)
 
-    def _prompt_cached(self, request: dict[str, Any], call: Call, plan: Plan) -> None:
+    def _prompt_cached(self, request: dict[str, Any], call: Call, plan: Plan, world: World) -> None:
         """The usage's cache counters, for a request that takes part in prompt caching."""
         continued = request.get("previous_response_id") or (request.get("conversation") or {}).get("id") or ""
         history = (continued, call.history.turns)
-        cached, written = self.prompt_cache.usage(request, history, call.history.tokens, self.clock.now())
+        cached, written = world.prompt_cache.usage(request, history, call.history.tokens, self.clock.now())
         details = plan.response["usage"]["input_tokens_details"]
         details["cached_tokens"] = cached
         details["cache_creation_tokens"] = details["cache_write_tokens"] = written
@@ -331,30 +324,30 @@ class ResponsesService:
     def _remember(self, asked: _Asked, call: Call, plan: Plan, answer: Answer) -> None:
         """What a planned answer leaves behind: the response cache filled (a miss that completed),
         the tokens' rate limit spent, the prompt cache's counters, the conversation's new turn."""
-        request, response, now = asked.request, plan.response, self.clock.now()
+        request, response, now, world = asked.request, plan.response, self.clock.now(), asked.world
         if asked.cache_key is not None or asked.limits is not None:
-            self._account(asked, plan, answer)
+            self._account(asked, plan, answer, world)
         if prompt_cache.asked(request):
-            self._prompt_cached(request, call, plan)
-        if (
-            conversation := request.get("conversation")
-        ) is not None and self.planner.conversations is not None:
+            self._prompt_cached(request, call, plan, world)
+        if (conversation := request.get("conversation")) is not None:
             turn_items = [*response["input"], *response["output"]]
-            self.planner.conversations.record(conversation["id"], turn_items, plan.conversation, now)
+            world.conversations.record(conversation["id"], turn_items, plan.conversation, now)
 
-    def _account(self, asked: _Asked, plan: Plan, answer: Answer) -> None:
+    def _account(self, asked: _Asked, plan: Plan, answer: Answer, world: World) -> None:
         """Fills the response cache (a miss that completed) and spends the tokens' rate limit."""
         response, now = plan.response, self.clock.now()
         if asked.cache_key is not None:
             answer.cache = "miss" if asked.cached is None else "hit"
             if asked.cached is None and response["status"] == "completed":
                 ttl = asked.request["cache"].get("ttl", DEFAULT_TTL)
-                self.cache.put(asked.cache_key, response["output"], ttl, now)
+                world.cache.put(asked.cache_key, response["output"], ttl, now)
         if asked.limits is not None and self.settings.limiter is not None:
             self.settings.limiter.spend(asked.key, response["usage"]["total_tokens"], now)
             answer.headers = asked.limits
 
-    async def _wait(self, plan: Plan, trace: Trace, delay: float, context: RequestContext) -> None:
+    async def _wait(
+        self, plan: Plan, trace: Trace, delay: float, context: RequestContext, world: World
+    ) -> None:
         """Waits `delay` for a JSON-mode answer; raises ClientLeft if the client leaves first. A
         wait cut short (the client leaving, the server shutting down) stores the response as far
         as it had got."""
@@ -365,27 +358,31 @@ class ResponsesService:
             tasks = [waiting] if leaving is None else [waiting, leaving]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            self._store_cut(plan, trace, self.clock.monotonic() - start, shutdown_error())
+            self._store_cut(world, plan, trace, self.clock.monotonic() - start, shutdown_error())
             raise
         finally:
             for task in (waiting, leaving):
                 if task is not None:
                     task.cancel()
         if not waiting.done() or waiting.cancelled():
-            self._store_cut(plan, trace, self.clock.monotonic() - start, None)
+            self._store_cut(world, plan, trace, self.clock.monotonic() - start, None)
             raise ClientLeft(plan.response["id"])
 
-    def _store_cut(self, plan: Plan, trace: Trace, elapsed: float, error: dict[str, str] | None) -> None:
+    def _store_cut(
+        self, world: World, plan: Plan, trace: Trace, elapsed: float, error: dict[str, str] | None
+    ) -> None:
         sent = plan.events_due(elapsed)
-        self._store_final(plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
+        _store_final(world, plan.cut(sent, completed_at=int(self.clock.now()), error=error), trace)
 
-    def retrieve(self, response_id: str) -> StoredResponse:
-        if self.runs.by_id:
-            self.settle()
-            if (run := self.runs.get(response_id)) is not None:  # a background response, running
+    def retrieve(self, response_id: str, session: str = "") -> StoredResponse:
+        """A response of the session (`X-Emulator-Session`; "" the default one), as GET shows it."""
+        world = self.worlds.of(session)
+        if world.runs.by_id:
+            self._settle(world)
+            if (run := world.runs.get(response_id)) is not None:  # a background response, running
                 snapshot = orjson.dumps(run.snapshot(self.clock.monotonic()))
                 return StoredResponse(response_id, snapshot, None, run.trace)
-        stored = self.store.get(response_id)
+        stored = world.store.get(response_id)
         if stored is None:
             raise ApiError(
                 404, "response_not_found", f"Response with id '{response_id}' not found.", "response_id"
@@ -394,11 +391,13 @@ class ResponsesService:
 
     def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
         """A finished response's events again, those after sequence number `starting_after` (-1: all)."""
-        stored = self.retrieve(response_id)
-        if (run := self.runs.get(response_id)) is not None:  # still running: what is due, then live
+        stored = self.retrieve(response_id, context.session)
+        world = self.worlds.of(context.session)
+        if (run := world.runs.get(response_id)) is not None:  # still running: what is due, then live
             if starting_after >= (last := sum(1 for _ in run.plan.events(run.reasoning)) - 1):
                 raise _nothing_after(starting_after, last)
-            return Events(self._run_events(response_id, run, starting_after), interrupted=None), run.trace
+            events = self._run_events(world, response_id, run, starting_after)
+            return Events(events, interrupted=None), run.trace
         if stored.in_progress:
             raise ApiError(
                 409, "response_in_progress",
@@ -412,10 +411,10 @@ class ResponsesService:
             raise _nothing_after(starting_after, last)
         return Events(numbered(plan.events(reasoning), starting_after), paced=False), stored.trace
 
-    def events_of(self, response_id: str) -> list[dict[str, Any]] | None:
+    def events_of(self, response_id: str, session: str = "") -> list[dict[str, Any]] | None:
         """A finished stored response's events, as a stream of it sends them (with the server's
         reasoning event names); None when it is not stored or still in progress."""
-        stored = self.store.get(response_id)
+        stored = self.worlds.of(session).store.get(response_id)
         if stored is None or stored.in_progress:
             return None
         events = _replayed(stored).events(self.settings.reasoning_events)
@@ -437,15 +436,15 @@ class ResponsesService:
             return self.settings.reasoning_events
         return reasoning_events(context.reasoning_events)
 
-    def _streamed(self, plan: Plan, trace: Trace, reasoning: str) -> Events:
-        self._store_in_progress(plan, trace)
+    def _streamed(self, plan: Plan, trace: Trace, reasoning: str, world: World) -> Events:
+        _store_in_progress(world, plan, trace)
         finished = False
 
         def events() -> Iterator[tuple[int, PlanEvent]]:
             nonlocal finished
             for sequence_number, event in numbered(plan.events(reasoning)):
                 if event.data.get("response") is plan.response:  # the terminal event
-                    self._store_final(plan, trace)
+                    _store_final(world, plan, trace)
                     finished = True
                 yield sequence_number, event
 
@@ -453,7 +452,7 @@ class ResponsesService:
             if finished:
                 return None
             cut = plan.cut(sent, completed_at=int(self.clock.now()), error=error)
-            self._store_final(cut, trace)
+            _store_final(world, cut, trace)
             return cut.response
 
         return Events(events(), interrupted=interrupted)
@@ -462,74 +461,87 @@ class ResponsesService:
         """A model's time to first token, by its timing (what a call timeout compares)."""
         return (self.scenarios.timing(model) or self.settings.timing).ttft
 
-    def _background(self, plan: Plan, trace: Trace, reasoning: str, answer: Answer, stream: bool) -> Answer:
+    def _background(
+        self, plan: Plan, trace: Trace, reasoning: str, answer: Answer, stream: bool, world: World
+    ) -> Answer:
         """Answers a background request at once (queued); its life goes on by the clock."""
         run = Run(plan, trace, self.clock.monotonic(), reasoning)
-        self._store_in_progress(plan, trace)
-        self.runs.add(plan.response["id"], run)
+        _store_in_progress(world, plan, trace)
+        world.runs.add(plan.response["id"], run)
         if stream:  # a client leaving this stream leaves the response running: nothing to cut
-            answer.events = Events(self._run_events(plan.response["id"], run, -1), interrupted=None)
+            events = self._run_events(world, plan.response["id"], run, -1)
+            answer.events = Events(events, interrupted=None)
         else:
             answer.body = orjson.dumps(plan.in_progress_snapshot())
         return answer
 
-    def _run_events(self, response_id: str, run: Run, after: int) -> Iterator[tuple[int, PlanEvent]]:
+    def _run_events(
+        self, world: World, response_id: str, run: Run, after: int
+    ) -> Iterator[tuple[int, PlanEvent]]:
         for number, event in run.events(after, self.clock.monotonic()):
-            if event.data.get("response") is run.plan.response and self.runs.pop(response_id) is not None:
-                self._store_final(run.plan, run.trace)  # the terminal event: it has finished
+            if event.data.get("response") is run.plan.response and world.runs.pop(response_id) is not None:
+                _store_final(world, run.plan, run.trace)  # the terminal event: it has finished
             yield number, event
 
     def settle(self) -> None:
-        """Stores the background responses that have finished by now as they finished."""
-        for _, run in self.runs.due(self.clock.monotonic()):
-            self._store_final(run.plan, run.trace)
+        """Stores the background responses that have finished by now as they finished, in every session."""
+        for world in self.worlds:
+            self._settle(world)
 
-    def delete(self, response_id: str) -> tuple[dict[str, Any], Trace]:
+    def _settle(self, world: World) -> None:
+        for _, run in world.runs.due(self.clock.monotonic()):
+            _store_final(world, run.plan, run.trace)
+
+    def delete(self, response_id: str, session: str = "") -> tuple[dict[str, Any], Trace]:
         """DELETE /responses/{id} (decision 2): it is gone, and so is a background one's run. The
         deleted object, and the response's trace."""
-        trace = self.retrieve(response_id).trace  # a 404 for an unknown id
-        self.runs.pop(response_id)
-        self.store.delete(response_id)
+        trace = self.retrieve(response_id, session).trace  # a 404 for an unknown id
+        world = self.worlds.of(session)
+        world.runs.pop(response_id)
+        world.store.delete(response_id)
         return {"id": response_id, "object": "response", "deleted": True}, trace
 
-    def input_items(self, response_id: str, query: ItemsQuery) -> tuple[dict[str, Any], Trace]:
+    def input_items(
+        self, response_id: str, query: ItemsQuery, session: str = ""
+    ) -> tuple[dict[str, Any], Trace]:
         """GET /responses/{id}/input_items: a page of the response's own input items, and its trace."""
-        stored = self.retrieve(response_id)
+        stored = self.retrieve(response_id, session)
         items: list[dict[str, Any]] = orjson.loads(stored.body)["input"]
         return page_of(items, query, "input item", f"in response '{response_id}'"), stored.trace
 
-    def count_input_tokens(self, body: Any) -> tuple[dict[str, Any], Trace]:
+    def count_input_tokens(self, body: Any, session: str = "") -> tuple[dict[str, Any], Trace]:
         """POST /responses/input_tokens: what a create with this body counts as input, and a trace
         for it made from the request (so counting draws none of the seeded ids)."""
         request, _ = self.validator.check(body)
         if templates.applies(request):
             request = templates.filled(request)
+        world = self.worlds.of(session)
         if request.get("conversation") is not None:
-            request = self._in_conversation(request)
+            request = _in_conversation(request, world)
         digits = request_digest(self.planner.seed, request)[:24].hex()
-        counted = {"object": "response.input_tokens", "input_tokens": self.planner.input_tokens(request)}
+        counted = {
+            "object": "response.input_tokens", "input_tokens": self.planner.input_tokens(request, world)
+        }  # fmt: skip
         return counted, (digits[:32], digits[32:])
 
-    def forget(self) -> None:
-        """Everything it remembers gone (POST /_emulator/reset): stored responses, background runs,
-        conversations, the response cache."""
-        self.store.clear()
-        self.runs = Runs()
-        self.cache.clear()
-        self.prompt_cache.clear()
-        if self.planner.conversations is not None:
-            self.planner.conversations.clear()
+    def forget(self, session: str | None = None) -> None:
+        """What it remembers gone (POST /_emulator/reset): stored responses, background runs,
+        conversations, memories (back to the scenario files' seeds), the caches, ids from the
+        start; in every session, or in one."""
+        self.worlds.forget(session)
 
-    def cancel(self, response_id: str) -> StoredResponse:
+    def cancel(self, response_id: str, session: str = "") -> StoredResponse:
         """Cancels a background response still queued or in progress: stored `cancelled`, with
         the output produced so far; cancelling it again returns it as it is. The response as
         stored."""
-        stored = self.retrieve(response_id)
-        run = self.runs.pop(response_id)
+        stored = self.retrieve(response_id, session)
+        world = self.worlds.of(session)
+        run = world.runs.pop(response_id)
         if run is not None:
             run.cancelled = True
             cut = run.plan.cut(run.due(self.clock.monotonic()), completed_at=None, cancelled=True)
-            return StoredResponse(response_id, self._store_final(cut, run.trace), cut.conversation, run.trace)
+            body = _store_final(world, cut, run.trace)
+            return StoredResponse(response_id, body, cut.conversation, run.trace)
         response = orjson.loads(stored.body)
         if not response["background"]:
             raise ApiError(
@@ -545,24 +557,38 @@ class ResponsesService:
             "in-progress response can be cancelled.", "response_id",
         )  # fmt: skip
 
-    def _store_in_progress(self, plan: Plan, trace: Trace) -> None:
-        response = plan.response
-        if response["store"]:
-            snapshot = orjson.dumps(plan.in_progress_snapshot())
-            self.store.put(StoredResponse(response["id"], snapshot, None, trace))
-        else:
-            self.store.remember_unstored(response["id"])
 
-    def _store_final(self, plan: Plan, trace: Trace) -> bytes:
-        """The response object as JSON, stored (unless store: false) as GET will return it."""
-        response = plan.response
-        rendered = orjson.dumps(response)
-        if response["store"]:
-            pieces = [item.pieces for item in plan.items] if plan.chunked else None
-            self.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace, pieces))
-        else:
-            self.store.remember_unstored(response["id"])
-        return rendered
+def _store_in_progress(world: World, plan: Plan, trace: Trace) -> None:
+    response = plan.response
+    if response["store"]:
+        snapshot = orjson.dumps(plan.in_progress_snapshot())
+        world.store.put(StoredResponse(response["id"], snapshot, None, trace))
+    else:
+        world.store.remember_unstored(response["id"])
+
+
+def _store_final(world: World, plan: Plan, trace: Trace) -> bytes:
+    """The response object as JSON, stored (unless store: false) as GET will return it."""
+    response = plan.response
+    rendered = orjson.dumps(response)
+    if response["store"]:
+        pieces = [item.pieces for item in plan.items] if plan.chunked else None
+        world.store.put(StoredResponse(response["id"], rendered, plan.conversation, trace, pieces))
+    else:
+        world.store.remember_unstored(response["id"])
+    return rendered
+
+
+def _in_conversation(request: dict[str, Any], world: World) -> dict[str, Any]:
+    """The request with its conversation in orq's form (`{id}`); OpenAI's form, a `conv_` id,
+    must name one that exists in the session."""
+    conversation = request["conversation"]  # (and no previous_response_id: validation saw to it)
+    if isinstance(conversation, dict):
+        return request
+    if world.conversations.get(conversation) is None:
+        said = f"Conversation '{conversation}' not found."
+        raise ApiError(404, "conversation_not_found", said, "/conversation")
+    return {**request, "conversation": {"id": conversation}}
 
 
 def _faults(header: str) -> Faults:

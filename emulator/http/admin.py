@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import re
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Any
@@ -16,30 +17,54 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from emulator.contract.echo import REDACTED
-from emulator.contract.errors import ApiError
+from emulator.contract.errors import ApiError, Failure
+from emulator.engine.world import World
 from emulator.http.auth import DASHBOARD
+from emulator.http.body import read_body, read_json
 from emulator.render.json import dumps
 from emulator.state.journal import Exchange
+from emulator.state.memories import DEFAULT_STORE, MemoryStore
 
 SESSION = b"x-emulator-session"
+STORE_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 FEED_KEEPALIVE = 15.0  # seconds of silence before a `: keepalive` comment on the feed
 FEED_BACKLOG = 1000  # entries a slow page may fall behind by before the newest are dropped
 
 
 async def reset(request: Request) -> Response:
-    """Forgets everything: stored responses, background runs, conversations, the response cache,
-    the journal, and how far every scenario's sequence has got. With `?session=<X-Emulator-Session
-    value>`: that session's sequences and journal entries only."""
+    """Forgets everything: stored responses, background runs, conversations, memories (back to the
+    scenario files' seeds), the caches, ids, the journal, the contract report, and how far every
+    scenario's sequence has got. With `?session=<X-Emulator-Session value>`: that session's state,
+    sequences and journal entries only."""
     app = request.app
     session = request.query_params.get("session")
     app.scenarios.reset(session)
+    app.service.forget(session)
     if session is None:
-        app.service.forget()
         app.journal.clear()
         app.contract_report.clear()
     else:
-        app.journal.drop(lambda entry: entry.raw_headers.get(SESSION) == session.encode())
+        app.journal.drop(lambda entry: entry.raw_headers.get(SESSION, b"") == session.encode())
     return Response(status_code=204)
+
+
+def _session(request: Request) -> str:
+    """The session an admin call is about: `?session=`, else its own X-Emulator-Session."""
+    return request.query_params.get("session", request.headers.get("x-emulator-session", ""))
+
+
+def _world(request: Request) -> World:
+    world: World = request.app.service.worlds.of(_session(request))
+    return world
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    """The JSON object body, read within the server's body limits."""
+    headers = dict(request.scope["headers"])
+    _, body = await read_json(headers, request.receive, request.app.responses.limits)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request_body", "The body must be a JSON object.", "")
+    return body
 
 
 async def config(request: Request) -> Response:
@@ -57,11 +82,7 @@ async def clock(request: Request) -> Response:
     is), `{"advance": <seconds>}` or `{"thaw": true}` moves it."""
     app_clock = request.app.clock
     if request.method == "POST":
-        try:
-            change = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
-        _move(app_clock, change)
+        _move(app_clock, await _object(request))
     now = app_clock.now()
     at = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat().replace("+00:00", "Z")
     return Response(dumps({"now": now, "iso": at, "frozen": bool(getattr(app_clock, "frozen", False))}),
@@ -112,8 +133,8 @@ async def contract_report(request: Request) -> Response:
 
 
 async def conversations(request: Request) -> Response:
-    """The conversations kept, oldest first: id, creation time, metadata, items."""
-    store = request.app.service.planner.conversations
+    """The session's conversations, least recently used first: id, creation time, metadata, items."""
+    store = _world(request).conversations
     listed = [
         {**c.json(), "items": len(c.items), "turns": c.context.turns}
         for c in (store.get(i) for i in store.ids()) if c is not None
@@ -124,8 +145,11 @@ async def conversations(request: Request) -> Response:
 async def groups(request: Request) -> Response:
     """Responses by `thread.id` (with its tags) or by `identity.id`, from the journal's creates."""
     by = "thread" if request.url.path.endswith("threads") else "identity"
+    session = request.query_params.get("session")
     found: dict[str, dict[str, Any]] = {}
     for entry in request.app.journal:
+        if session is not None and entry.raw_headers.get(SESSION, b"") != session.encode():
+            continue
         body = entry.body
         group = body.get(by) if isinstance(body, dict) else None
         if not isinstance(group, dict) or not isinstance(group.get("id"), str) or entry.response_id is None:
@@ -160,6 +184,109 @@ async def listing(request: Request) -> Response:
         "loads": scenarios.loads,
     }
     return Response(dumps(body), media_type="application/json")
+
+
+async def memories(request: Request) -> Response:
+    """The session's memory stores (from the scenario files) and each entity's documents."""
+    memory = _world(request).memories
+    body = {
+        "memory_stores": [
+            {"key": key, "description": description}
+            for key, description in request.app.scenarios.loaded.memory_stores.items()
+        ],
+        "entities": [_entity(memory, e) for e in memory.entity_ids()],
+    }
+    return Response(dumps(body), media_type="application/json")
+
+
+def _entity(memory: MemoryStore, entity_id: str) -> dict[str, Any]:
+    return {"entity_id": entity_id, "documents": [d.json() for d in memory.documents(entity_id)]}
+
+
+async def entity(request: Request) -> Response:
+    """One entity's documents (GET); POST `{"text", "store"?}` adds one, PUT `{"documents": [text
+    or {"text", "store"?}...]}` replaces them all, DELETE forgets the entity."""
+    memory, entity_id = _world(request).memories, request.path_params["entity_id"]
+    now = request.app.clock.now()
+    if request.method == "POST":
+        text, store = _document(await _object(request), "")
+        added = memory.write(entity_id, text, store, now)
+        return Response(dumps(added.json()), status_code=201, media_type="application/json")
+    if request.method == "PUT":
+        given = (await _object(request)).get("documents")
+        if not isinstance(given, list):
+            raise ApiError(400, "invalid_request_body", "documents is an array of texts or {text, store}.",
+                           "/documents")  # fmt: skip
+        memory.replace(entity_id, [_document(d, f"/documents/{n}") for n, d in enumerate(given)], now)
+    elif request.method == "DELETE":
+        if not memory.forget(entity_id):
+            raise _no_entity(entity_id)
+        return Response(status_code=204)
+    elif not memory.documents(entity_id):
+        raise _no_entity(entity_id)
+    return Response(dumps(_entity(memory, entity_id)), media_type="application/json")
+
+
+async def document(request: Request) -> Response:
+    """DELETE one document of an entity."""
+    entity_id, document_id = request.path_params["entity_id"], request.path_params["document_id"]
+    if not _world(request).memories.delete(entity_id, document_id):
+        raise ApiError(404, "not_found", f"Entity '{entity_id}' has no document '{document_id}'.",
+                       "document_id")  # fmt: skip
+    return Response(status_code=204)
+
+
+def _document(given: Any, at: str) -> tuple[str, str]:
+    """(text, store) of a document as the admin API takes it: a text, or {text, store?}."""
+    if isinstance(given, str) and given:
+        return given, DEFAULT_STORE
+    store = given.get("store", DEFAULT_STORE) if isinstance(given, dict) else None
+    if not isinstance(given, dict) or not isinstance(given.get("text"), str) or not given["text"]:
+        raise ApiError(400, "invalid_request_body", f"{at or 'the body'}: a document is a text or "
+                       "{\"text\": ..., \"store\": ...}.", f"{at}/text")  # fmt: skip
+    if not isinstance(store, str) or not STORE_KEY.fullmatch(store):
+        raise ApiError(400, "invalid_request_body", f"{at}/store is a memory store key ([A-Za-z0-9_.-]+).",
+                       f"{at}/store")  # fmt: skip
+    return given["text"], store
+
+
+def _no_entity(entity_id: str) -> ApiError:
+    return ApiError(404, "not_found", f"No memories for entity '{entity_id}' in this session.", "entity_id")
+
+
+async def upload(request: Request) -> Response:
+    """PUT a scenario document (YAML or JSON, by its Content-Type) under a name: added to the set
+    (replacing an upload of that name), or a 400 listing its problems (the set stays as it was).
+    DELETE removes an uploaded one."""
+    scenarios, name = request.app.scenarios, request.path_params["name"]
+    if request.method == "DELETE":
+        if not scenarios.remove(name):
+            raise ApiError(404, "not_found", f"No uploaded scenario document '{name}' (files on disk are "
+                           "removed from disk).", "name")  # fmt: skip
+        return await listing(request)
+    raw = await read_body(dict(request.scope["headers"]), request.receive, request.app.responses.limits)
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_request_body", "A scenario document is UTF-8 text.") from None
+    if problems := scenarios.upload(name, text, as_json=media.endswith("json")):
+        raise _invalid(problems)
+    return await listing(request)
+
+
+async def reload(request: Request) -> Response:
+    """Reads the scenario files again (the set is kept as it was if they have problems: a 400)."""
+    if problems := request.app.scenarios.load():
+        raise _invalid(problems)
+    return await listing(request)
+
+
+def _invalid(problems: list[Any]) -> ApiError:
+    """The 400 for scenario problems (emulator.scenarios.files.Problem: file, line, message)."""
+    error = ApiError(400, "scenario_invalid", f"The scenarios have {len(problems)} problem(s): {problems[0]}")
+    error.failures = [Failure(p.file + (f":{p.line}" if p.line else ""), str(p)) for p in problems]
+    return error
 
 
 async def requests(request: Request) -> Response:
@@ -205,8 +332,9 @@ async def detail(request: Request) -> Response:
     events = response = None
     if entry.response_id is not None and entry.failure is None:
         service = request.app.service
-        events = service.events_of(entry.response_id)
-        stored = service.store.get(entry.response_id)
+        session = entry.raw_headers.get(SESSION, b"").decode("latin-1")
+        events = service.events_of(entry.response_id, session)
+        stored = service.worlds.of(session).store.get(entry.response_id)
         response = None if stored is None else orjson.loads(stored.body)
     times = entry.event_times or []
     if events is not None:
@@ -278,6 +406,11 @@ def routes() -> list[Route]:
         Route("/_emulator/threads", groups, methods=["GET"]),
         Route("/_emulator/identities", groups, methods=["GET"]),
         Route("/_emulator/scenarios", listing, methods=["GET"]),
+        Route("/_emulator/scenarios/reload", reload, methods=["POST"]),
+        Route("/_emulator/scenarios/{name}", upload, methods=["PUT", "DELETE"]),
+        Route("/_emulator/memories", memories, methods=["GET"]),
+        Route("/_emulator/memories/{entity_id}", entity, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/_emulator/memories/{entity_id}/{document_id}", document, methods=["DELETE"]),
         Route("/_emulator/requests", requests, methods=["GET", "DELETE"]),
         Route("/_emulator/requests/feed", feed, methods=["GET"]),
         Route("/_emulator/requests/{index:int}", detail, methods=["GET"]),

@@ -17,28 +17,22 @@ class ClientDisconnected(Exception):
 
 
 async def read_json(
-    headers: Mapping[bytes, bytes], receive: Receive, limits: BodyLimits
+    headers: Mapping[bytes, bytes], receive: Receive, limits: BodyLimits, *, empty: Any = None
 ) -> tuple[bytes, Any]:
-    """The raw body and its JSON, within `limits`; `headers` are the request's, by lower-case name."""
-    limit = limits.max_bytes
-    raw_type, declared = headers.get(b"content-type"), headers.get(b"content-length")
+    """The raw body and its JSON, within `limits`; `headers` are the request's, by lower-case name.
+    An empty body is a 400, or reads as `empty` when that is given."""
+    raw_type = headers.get(b"content-type")
     if raw_type is not None and raw_type != b"application/json":
         _check_media_type(raw_type.decode("latin-1"))
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    message = await receive()
-    if message["type"] == "http.request" and not message.get("more_body", False):  # all at once
-        body = message.get("body", b"")
-        if len(body) > limit:
-            raise _too_large(limit)
-    else:
-        body = await _rest(message, receive, limit)
+    body = await read_body(headers, receive, limits)
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "depth limit" in str(exc) and (place := place_too_deep(body, limits.max_depth)) is not None:
             raise too_deep(place, limits.max_depth) from None
         if not body.strip():
+            if empty is not None:
+                return body, empty
             raise ApiError(
                 400, "invalid_request_body", "The request body is empty; send a JSON object."
             ) from None
@@ -46,6 +40,20 @@ async def read_json(
     if body.count(b"{") + body.count(b"[") > limits.max_depth or len(body) > limits.floor:
         limits.check(body, parsed)  # only a body that might break a shape limit is looked at
     return body, parsed
+
+
+async def read_body(headers: Mapping[bytes, bytes], receive: Receive, limits: BodyLimits) -> bytes:
+    """The raw body, at most `limits.max_bytes` long (longer: a 413)."""
+    limit, declared = limits.max_bytes, headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):  # all at once
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+    return await _rest(message, receive, limit)
 
 
 def _check_media_type(content_type: str) -> None:

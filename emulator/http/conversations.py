@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +15,10 @@ from starlette.routing import Route
 from emulator.contract.errors import ApiError, Failure, invalid_request
 from emulator.contract.extensions import item_list, items_query, page_of
 from emulator.engine import items as kinds
+from emulator.engine.backend import SESSION_HEADER
 from emulator.engine.items import normalise_input
+from emulator.engine.world import World
+from emulator.http.body import read_json
 from emulator.render.json import dumps
 from emulator.state.conversations import StoredConversation
 from emulator.state.responses import Conversation
@@ -42,13 +44,9 @@ async def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
+    """The body (none: {}), read within the server's body limits as a create's is."""
+    headers = dict(request.scope["headers"])
+    _, body = await read_json(headers, request.receive, request.app.responses.limits, empty={})
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request_body", "The body must be a JSON object.", "")
     return body
@@ -89,8 +87,14 @@ def _items(request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         error.message = error.message.replace("/input", "/items")
         raise
-    items: list[dict[str, Any]] = normalise_input(raw, app.service.planner.ids)
+    items: list[dict[str, Any]] = normalise_input(raw, _world(request).ids)
     return items
+
+
+def _world(request: Request) -> World:
+    """The state of the request's session (X-Emulator-Session)."""
+    world: World = request.app.service.worlds.of(request.headers.get(SESSION_HEADER, ""))
+    return world
 
 
 def _recounted(conversation: StoredConversation) -> None:
@@ -102,7 +106,7 @@ def _recounted(conversation: StoredConversation) -> None:
 
 def _found(request: Request) -> StoredConversation:
     conversation_id = request.path_params["conversation_id"]
-    found = request.app.service.planner.conversations.get(conversation_id)
+    found = _world(request).conversations.get(conversation_id)
     if found is None:
         raise ApiError(
             404, "conversation_not_found", f"Conversation '{conversation_id}' not found.", "conversation_id"
@@ -115,13 +119,11 @@ async def create(request: Request) -> Response:
     body = await _body(request, ("items", "metadata"))
     metadata = _metadata(body)
     items = _items(request, body)
-    service = request.app.service
-    conversation = StoredConversation(
-        service.planner.ids.prefixed("conv"), int(service.clock.now()), metadata
-    )
+    world = _world(request)
+    conversation = StoredConversation(world.ids.prefixed("conv"), int(request.app.clock.now()), metadata)
     conversation.items = items
     _recounted(conversation)
-    service.planner.conversations.put(conversation)
+    world.conversations.put(conversation)
     return _json(conversation.json())
 
 
@@ -130,7 +132,7 @@ async def one(request: Request) -> Response:
     if request.method == "POST":  # update its metadata
         conversation.metadata = _metadata(await _body(request, ("metadata",)))
     elif request.method == "DELETE":
-        request.app.service.planner.conversations.delete(conversation.id)
+        _world(request).conversations.delete(conversation.id)
         return _json({"id": conversation.id, "object": "conversation.deleted", "deleted": True})
     return _json(conversation.json())
 

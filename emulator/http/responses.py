@@ -73,6 +73,7 @@ TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 SHAPE_HEADER = b"x-emulator-shape"
 FAULT_HEADER = b"x-emulator-fail"
+SESSION_HEADER = b"x-emulator-session"
 # The methods of each route under /responses/{id}[/<sub>], and the handler each calls.
 _SUB_ROUTES: dict[str, dict[str, str]] = {
     "": {"GET": "retrieve", "HEAD": "retrieve", "DELETE": "delete"},
@@ -107,6 +108,11 @@ class Incoming:
             faults.decode("latin-1") if faults is not None else None,
             gone=self.gone,
         )
+
+    @property
+    def session(self) -> str:
+        """Its X-Emulator-Session ("" without one: the default session)."""
+        return self.headers.get(SESSION_HEADER, b"").decode("latin-1")
 
     async def gone(self) -> None:
         """Returns once the client has gone (the body has been read by then)."""
@@ -184,8 +190,9 @@ class ResponsesRoutes:
 
     async def retrieve(self, request: Incoming) -> Answer:
         assert request.response_id is not None
+        # an unknown id is a 404 first, whatever the query
         query = parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        stored = self.service.retrieve(request.response_id)  # an unknown id first: a 404 whatever the query
+        stored = self.service.retrieve(request.response_id, request.session)
         stream, starting_after = replay_query(query)
         if not stream:
             self.service.checked_settings(request.context())  # the headers it documents, as replay does
@@ -196,23 +203,23 @@ class ResponsesRoutes:
     async def delete(self, request: Incoming) -> Answer:
         """DELETE /responses/{id}: gone for good (decision 2)."""
         assert request.response_id is not None
-        return _json(*self.service.delete(request.response_id))
+        return _json(*self.service.delete(request.response_id, request.session))
 
     async def input_items(self, request: Incoming) -> Answer:
         """GET /responses/{id}/input_items: a page of the items it was given (decision 2)."""
         assert request.response_id is not None
         query = parse_qs(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        return _json(*self.service.input_items(request.response_id, items_query(query)))
+        return _json(*self.service.input_items(request.response_id, items_query(query), request.session))
 
     async def input_tokens(self, request: Incoming) -> Answer:
         """POST /responses/input_tokens: the input tokens a create with this body would count."""
         request.body, request.parsed = await read_json(request.headers, request.receive, self.limits)
-        return _json(*self.service.count_input_tokens(request.parsed))
+        return _json(*self.service.count_input_tokens(request.parsed, request.session))
 
     async def cancel(self, request: Incoming) -> Answer:
         """POST .../{id}/cancel: a background response ends `cancelled` (contract decision 2)."""
         assert request.response_id is not None
-        cancelled = self.service.cancel(request.response_id)
+        cancelled = self.service.cancel(request.response_id, request.session)
         return Answer(response_id=cancelled.id, trace=cancelled.trace, body=cancelled.body)
 
     async def serve(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:

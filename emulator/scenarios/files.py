@@ -85,8 +85,13 @@ def read(path: Path) -> tuple[SourceFile | None, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(name, None, f"cannot read the file: {exc}")]
+    return parse(name, text, as_json=path.suffix == ".json")
+
+
+def parse(name: str, text: str, *, as_json: bool = False) -> tuple[SourceFile | None, list[Problem]]:
+    """A scenario document's text (YAML, safe loader only; or JSON), read and checked as a file's."""
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if as_json else yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except json.JSONDecodeError as exc:
         return None, [Problem(name, exc.lineno, f"not valid JSON: {exc.msg}")]

@@ -18,6 +18,7 @@ from emulator.scenarios.files import Problem, SourceFile, checked, files_in, rea
 from emulator.scenarios.matching import conditions
 from emulator.scenarios.model import ModelProfile, Scenario, ScenarioSet
 from emulator.scenarios.scripts import ScriptProblem, TurnScript
+from emulator.state.memories import Seed
 
 
 def load(
@@ -49,12 +50,7 @@ def load(
                 continue
             if not duplicate:
                 order.append((-scenario.priority, len(order), scenario))
-        for index, spec in enumerate(source.data.get("agents", [])):
-            if spec["key"] in built.agents:
-                problems.append(
-                    source.problem(f"/agents/{index}/key", f"agent {spec['key']!r} is defined twice")
-                )
-            built.agents[spec["key"]] = dict(spec)
+        problems += _agents_and_memories(source, built)
         for index, spec in enumerate(source.data.get("models", [])):
             try:
                 built.models.append(_model(spec, f"/models/{index}"))
@@ -62,6 +58,24 @@ def load(
                 problems.append(source.problem(problem.at, problem.message, problem.hint))
     built.scenarios = [scenario for _, _, scenario in sorted(order, key=lambda entry: entry[:2])]
     return built, problems
+
+
+def _agents_and_memories(source: SourceFile, built: ScenarioSet) -> list[Problem]:
+    """The file's agents and memory stores added to the set; a key defined twice is a problem."""
+    problems = []
+    for index, spec in enumerate(source.data.get("agents", [])):
+        if spec["key"] in built.agents:
+            problems.append(source.problem(f"/agents/{index}/key", f"agent {spec['key']!r} is defined twice"))
+        built.agents[spec["key"]] = dict(spec)
+    for index, spec in enumerate(source.data.get("memory_stores", [])):
+        key = spec["key"]
+        if key in built.memory_stores:
+            said = f"memory store {key!r} is defined twice"
+            problems.append(source.problem(f"/memory_stores/{index}/key", said))
+        built.memory_stores[key] = spec.get("description", "")
+        for entity_id, texts in spec.get("entities", {}).items():
+            built.memories += [Seed(entity_id, key, text) for text in texts]
+    return problems
 
 
 def _sources(

@@ -47,6 +47,16 @@ class RequestView:
         return "\n".join(texts)
 
     @cached_property
+    def memory_entity_id(self) -> str | None:
+        return (self.request.get("memory") or {}).get("entity_id")
+
+    @property
+    def memories(self) -> list[str]:
+        """The bound entity's memories, oldest first (read afresh: a turn's memory tools change them)."""
+        entity_id, world = self.memory_entity_id, self.call.world
+        return [] if entity_id is None or world is None else world.memories.texts(entity_id)
+
+    @cached_property
     def tool_names(self) -> set[str]:
         return {t.get("name") or t["type"] for t in self.request.get("tools", [])}
 
@@ -132,9 +142,24 @@ def conditions(match: dict[str, Any]) -> list[Test]:
         tests.append(_metadata(key, value))
     for header, spec in match.get("headers", {}).items():
         tests.append(_text(f"header {header}", _header(header.lower()), TextMatch.of(spec, "equals")))
+    return tests + _state_conditions(match)
+
+
+def _state_conditions(match: dict[str, Any]) -> list[Test]:
+    """The tests on what the request continues or belongs to: thread, identity, memory, agent, turn."""
+    tests: list[Test] = []
     for field, label in (("thread_id", "thread"), ("identity_id", "identity")):
         if field in match:
             tests.append(_id_of(label, match[field]))
+    if "memory_entity_id" in match:
+        wanted = match["memory_entity_id"]
+        tests.append(
+            lambda v: None if v.memory_entity_id == wanted
+            else f"memory.entity_id is {v.memory_entity_id!r}, not {wanted!r}"
+        )  # fmt: skip
+    if "memories" in match:
+        read_memories: Callable[[RequestView], str] = lambda v: "\n".join(v.memories)  # noqa: E731
+        tests.append(_text("the memories", read_memories, TextMatch.of(match["memories"], "contains")))
     if "agent" in match:
         tests.append(_text("model", _agent_model, TextMatch("equals", f"agent/{match['agent']}")))
     if "turn" in match:

@@ -11,6 +11,7 @@ from emulator.engine.faults import NO_FAULTS, Faults
 from emulator.engine.timing import Timing
 from emulator.scenarios.matching import RequestView, Test
 from emulator.scenarios.scripts import TurnScript
+from emulator.state.memories import Seed
 
 
 @dataclass
@@ -63,6 +64,8 @@ class ScenarioSet:
     scenarios: list[Scenario] = field(default_factory=list)  # in matching order
     models: list[ModelProfile] = field(default_factory=list)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # by key, as the files give them
+    memory_stores: dict[str, str] = field(default_factory=dict)  # key: description
+    memories: list[Seed] = field(default_factory=list)  # the documents entities start with
     files: list[str] = field(default_factory=list)
 
     def named(self, name: str) -> Scenario | None:

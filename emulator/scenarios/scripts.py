@@ -39,6 +39,7 @@ from emulator.engine.textgen import TextGenerator
 from emulator.engine.timing import PROFILES, Timing, parse_timing_setting
 from emulator.scenarios.files import SourceFile
 from emulator.scenarios.matching import RequestView
+from emulator.state.memories import DEFAULT_STORE
 
 TextSource = Callable[["Context"], str]
 
@@ -87,6 +88,8 @@ class Context:
             "input": self.view.any_input,
             "tool_results": [{"name": n, "output": o} for n, o in self.view.tool_results],
             "turn": self.view.call.history.turns,
+            "memory": request.get("memory") or {},
+            "memories": self.view.memories,
             "faker": faker,
         }
 
@@ -217,9 +220,8 @@ class TurnScript:
             raise ScriptProblem(at, "a turn needs an output, an http_error, or status: failed")
 
     def _element(self, element: dict[str, Any], at: str, tools: list[str] | None) -> Element:
-        kind = next(
-            k for k in ("text", "refusal", "function_call", "reasoning", "tool_result") if k in element
-        )
+        kinds = ("text", "refusal", "function_call", "reasoning", "tool_result", "memory")
+        kind = next(k for k in kinds if k in element)
         if kind in ("text", "refusal"):
             source = text_source(element[kind], f"{at}/{kind}")
             annotations = [{"type": "url_citation", "title": "", **a} for a in element.get("annotations", [])]
@@ -254,6 +256,8 @@ class TurnScript:
             return lambda context: Reasoning(
                 content(context) if content else None, summary(context) if summary else None
             )
+        if kind == "memory":
+            return _memory_tool(element["memory"], f"{at}/memory")
         spec = element["tool_result"]
         return lambda context: ToolResult(spec, context.view.call)
 
@@ -364,7 +368,68 @@ class ToolResult:
         return platform_tool_plan(spec["tool"], arguments, spec["result"], delay)
 
 
-Piece = MessagePart | FunctionCall | Reasoning | ToolResult
+@dataclass(frozen=True, slots=True)
+class MemoryToolRun:
+    """A memory tool run: the item it leaves (it has changed the memories already)."""
+
+    tool: str
+    arguments: dict[str, Any]
+    result: Any
+
+    def plan(self, delay: float) -> ItemPlan:
+        return platform_tool_plan(self.tool, json.dumps(self.arguments), self.result, delay)
+
+
+_MEMORY_TOOLS = {
+    "write": "orq:write_memory_store",
+    "query": "orq:query_memory_store",
+    "delete": "orq:delete_memory_document",
+}
+
+
+def _memory_tool(spec: dict[str, Any], at: str) -> Element:
+    """A scripted memory tool (emulator.state.memories), run on the request's memory entity when
+    its turn is rendered, so what the turn says afterwards (its templates) reads the change."""
+    action = next(a for a in _MEMORY_TOOLS if a in spec)
+    source = text_source(spec[action], f"{at}/{action}")
+    store, limit = spec.get("store"), spec.get("limit", 5)
+
+    def run(context: Context) -> MemoryToolRun:
+        view = context.view
+        entity_id, world = view.memory_entity_id, view.call.world
+        if entity_id is None or world is None:
+            raise ApiError(
+                400, "memory_entity_id_required",
+                f"Scenario '{context.scenario}' uses memory tools ({at}): send memory: {{entity_id: ...}} "
+                "with the request.", "/memory",
+            )  # fmt: skip
+        text, memories = source(context), world.memories
+        arguments: dict[str, Any] = {"entity_id": entity_id}
+        if store is not None or action == "write":
+            arguments["memory_store_key"] = store or DEFAULT_STORE
+        result: Any
+        if action == "write":
+            arguments["text"] = text
+            written = memories.write(entity_id, text, store or DEFAULT_STORE, view.call.created_at)
+            result = {"document": written.json()}
+        elif action == "query":
+            arguments |= {"query": text, "limit": limit}
+            result = {"documents": [d.json() for d in memories.query(entity_id, text, store, limit)]}
+        else:
+            arguments["contains"] = text
+            doomed = [
+                d.id for d in memories.documents(entity_id)
+                if text in d.text and (store is None or d.store == store)
+            ]  # fmt: skip
+            for document_id in doomed:
+                memories.delete(entity_id, document_id)
+            result = {"deleted": doomed}
+        return MemoryToolRun(_MEMORY_TOOLS[action], arguments, result)
+
+    return run
+
+
+Piece = MessagePart | FunctionCall | Reasoning | ToolResult | MemoryToolRun
 Element = Callable[[Context], Piece]  # a compiled output element: what it says for one request
 
 

@@ -8,7 +8,7 @@ to the files or directories given (hot reload).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import watchfiles
@@ -17,7 +17,7 @@ from emulator.engine.backend import Backend
 from emulator.engine.faults import NO_FAULTS, Faults
 from emulator.engine.timing import Timing
 from emulator.scenarios.backend import Counters, ScenarioBackend
-from emulator.scenarios.files import SUFFIXES, Problem, SourceFile, resolve
+from emulator.scenarios.files import SUFFIXES, Problem, SourceFile, parse, resolve
 from emulator.scenarios.loader import load
 from emulator.scenarios.model import ScenarioSet
 
@@ -38,6 +38,7 @@ class ScenarioSource:
         self.backend = ScenarioBackend(ScenarioSet(), fallback, strict=strict)
         self.problems: list[Problem] = []  # of the last load; empty when it succeeded
         self.loads = 0  # loads that succeeded (the dashboard shows a hot reload by it)
+        self.on_load: Callable[[], None] | None = None  # told after each load that succeeded
 
     @property
     def active(self) -> bool:
@@ -75,6 +76,8 @@ class ScenarioSource:
         self.backend.scenarios = built
         self.backend.counters.reset()
         self.loads += 1
+        if self.on_load is not None:
+            self.on_load()
         log.info("loaded %d scenario(s) from %d file(s)", len(built.scenarios), len(built.files))
         return []
 
@@ -88,6 +91,25 @@ class ScenarioSource:
             self.paths, self.documents = before
             self.problems = []
             raise ScenarioFilesInvalid(problems)
+
+    def upload(self, name: str, text: str, *, as_json: bool = False) -> list[Problem]:
+        """A scenario document's text added to the set under `name` (replacing one of that name);
+        its problems, or the set's with it, instead (the set then stays as it was)."""
+        source, problems = parse(f"upload:{name}", text, as_json=as_json)
+        if source is None:
+            return problems
+        try:
+            self.add(documents={name: source})
+        except ScenarioFilesInvalid as invalid:
+            return invalid.problems
+        return []
+
+    def remove(self, name: str) -> bool:
+        """Takes the document `name` (uploaded, or given by a test) out of the set; False if none."""
+        if self.documents.pop(name, None) is None:
+            return False
+        self.load()
+        return True
 
     def failures(self, model: str) -> list[int | str]:
         """The model's failure profile in the models catalogue ([]: it always answers)."""

@@ -22,6 +22,7 @@ from emulator.state.journal import Exchange
 MAX_CLIENTS = 100
 MAX_AGENTS = 1000  # distinct User-Agents counted
 MAX_FINDINGS = 200
+ROUTE_ERRORS = frozenset(("not_found", "method_not_allowed"))  # codes of a path or method no route has
 _INDEX = re.compile(r"/\d+(?=/|$)")
 # (pattern over the User-Agent, the client's name, the group holding its version)
 _CLIENTS = (
@@ -87,6 +88,8 @@ class ContractReport:
                 found += [("error", p.param or "", p.message) for p in failure.failures]
             else:
                 found.append(("error", failure.param or "", failure.message))
+        elif failure is not None and failure.code in ROUTE_ERRORS:  # a route the contract does not have
+            found.append(("error", f"{exchange.method} {exchange.path}", failure.message))
         found += [("warning", w.param or "", w.message) for w in exchange.contract_warnings]
         for kind, pointer, message in found:
             key = (kind, _INDEX.sub("/*", pointer))  # one finding per field, whatever the value
@@ -98,6 +101,14 @@ class ContractReport:
                            "body": exchange.body}  # fmt: skip
                 finding = client.findings[key] = _Finding(kind, key[1], message, example=example)
             finding.count += 1
+
+    def count(self, agent: bytes) -> None:
+        """One more request from this User-Agent (the Responses routes count theirs inline)."""
+        agents = self.agents
+        if (seen := agents.get(agent)) is not None:
+            agents[agent] = seen + 1
+        elif len(agents) < MAX_AGENTS:  # bounded: a client inventing User-Agents fills nothing
+            agents[agent] = 1
 
     def _client(self, agent: bytes) -> _Client | None:
         user_agent = agent.decode("latin-1")
