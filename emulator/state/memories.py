@@ -100,9 +100,9 @@ class MemoryStore:
         return False
 
     def replace(self, entity_id: str, documents: Iterable[tuple[str, str]], now: float) -> None:
-        """The entity's documents, (store, text) each, replace what it had."""
+        """The entity's documents, (text, store) each, replace what it had."""
         self._entities.pop(entity_id, None)
-        for store, text in documents:
+        for text, store in documents:
             self.write(entity_id, text, store, now)
 
     def forget(self, entity_id: str) -> bool:

@@ -44,6 +44,8 @@ MATCH_KEYWORDS = {
     "identity_id": "identity_id",
     "agent": "agent",
     "turn": "turn",
+    "memory_entity_id": "memory_entity_id",
+    "memories": "memories",
 }
 
 
@@ -123,6 +125,28 @@ class Reaction:
         )
         self._stages.append(({"tool_results": [{"name": name}]}, []))
         return self
+
+    def remember(
+        self, text: str | dict[str, Any], *, reply: str | dict[str, Any] | None = None,
+        store: str | None = None, times: int = 1,
+    ) -> Reaction:  # fmt: skip
+        """Writes `text` (any scenario `text` form) to the request's memory entity with the memory
+        tool, then replies `reply` if given."""
+        return self._memory({"write": text}, reply, store, times)
+
+    def recall(
+        self, query: str | dict[str, Any], *, reply: str | dict[str, Any] | None = None,
+        store: str | None = None, limit: int | None = None, times: int = 1,
+    ) -> Reaction:  # fmt: skip
+        """Queries the request's memory entity with the memory tool (its item lists what it
+        found), then replies `reply` if given (a {template: ...} reads `memories`)."""
+        return self._memory({"query": query, **({"limit": limit} if limit else {})}, reply, store, times)
+
+    def _memory(self, tool: dict[str, Any], reply: Any, store: str | None, times: int) -> Reaction:
+        output: list[dict[str, Any]] = [{"memory": {**tool, **({"store": store} if store else {})}}]
+        if reply is not None:
+            output.append({"text": reply})
+        return self.step({"output": output}, times)
 
     def http_error(
         self,
