@@ -98,7 +98,10 @@ class EmulatorApp(Starlette):
         """The routes besides the Responses ones; a client's requests to them journaled."""
         if scope["type"] == "http" and self.journal.enabled and recorded(scope["path"]):
             serve = super().__call__
-            await journaled(serve, self.journal, self.contract_report, self.clock, scope, receive, send)
+            limit = self.config.max_body_bytes
+            await journaled(
+                serve, self.journal, self.contract_report, self.clock, limit, scope, receive, send
+            )
         else:
             await super().__call__(scope, receive, send)
 

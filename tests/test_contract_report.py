@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.state.contract_report import client_of
+from emulator.contract.errors import ApiError, Failure
+from emulator.state.contract_report import MAX_AGENTS, MAX_CLIENTS, MAX_FINDINGS, ContractReport, client_of
+from emulator.state.journal import Exchange
 from emulator.testing import InProcessEmulator
 
 URL = "/v3/router/responses"
@@ -104,3 +106,47 @@ def test_serve_writes_the_report_on_exit(tmp_path: Path) -> None:
     assert report["clients"][0]["client"] == "sloppy-client/0.1"
     assert report["clients"][0]["findings"][0]["pointer"] == "/temperature"
     assert "contract report" in out and "/temperature" in out
+
+
+def test_a_route_the_contract_does_not_have_is_an_error(responses_emulator: InProcessEmulator) -> None:
+    client = responses_emulator.httpx_client(headers={**responses_emulator.auth_headers, **SLOPPY})
+    client.post("/v1/chat/completions", json={"model": MODEL})
+    client.post("/v1/chat/completions", json={"model": MODEL})
+    client.put(URL, json={"model": MODEL, "input": "hi"})  # the Responses routes' own 405
+    client.get(f"{URL}/resp_unknown")  # a 404 for state, not for the contract: no finding
+    sloppy = responses_emulator.httpx_client().get("/_emulator/contract-report").json()["clients"][0]
+    found = {f["pointer"]: f["count"] for f in sloppy["findings"]}
+    assert found == {"POST /v1/chat/completions": 2, f"PUT {URL}": 1}
+    assert sloppy["requests"] == 4 and sloppy["errors"] == 3
+
+
+def test_the_report_is_bounded() -> None:
+    report = ContractReport()
+    for n in range(MAX_CLIENTS + 5):  # each a client of its own
+        report.count(f"client-{n}/1.0".encode())
+        report(exchange(f"client-{n}/1.0", [f"/field{n}"]))
+    clients = report.json()["clients"]
+    assert len(clients) == MAX_CLIENTS
+    assert [c["client"] for c in clients[:2]] == ["client-0/1.0", "client-1/1.0"]  # the first kept
+    for _ in range(3):
+        report(exchange("wide/1.0", [f"/field{n}" for n in range(MAX_FINDINGS + 50)]))
+    wide = next((c for c in report.json()["clients"] if c["client"] == "wide/1.0"), None)
+    assert wide is None  # no room for a 101st client
+    report.clear()
+    report(exchange("wide/1.0", [f"/field{n}" for n in range(MAX_FINDINGS + 50)]))
+    report(exchange("wide/1.0", ["/field0", "/field999"]))
+    (wide,) = report.json()["clients"]
+    assert len(wide["findings"]) == MAX_FINDINGS
+    counts = {f["pointer"]: f["count"] for f in wide["findings"]}
+    assert counts["/field0"] == 2 and "/field999" not in counts  # kept ones still counted, no new ones
+    for n in range(MAX_AGENTS + 10):
+        report.count(f"agent-{n}".encode())
+    assert len(report.agents) == MAX_AGENTS
+
+
+def exchange(agent: str, pointers: list[str]) -> Exchange:
+    """A journal entry of a 400 naming these fields, from this User-Agent."""
+    error = ApiError(400, "invalid_request_body", "bad")
+    error.failures = [Failure(p, f"{p} is wrong") for p in pointers]
+    return Exchange(0.0, "POST", URL, b"", {b"user-agent": agent.encode()}, b"{}", 400, False, None, None,
+                    (), error, (), None, ())  # fmt: skip

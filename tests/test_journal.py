@@ -158,3 +158,24 @@ def test_secrets_are_redacted_however_the_body_writes_them(
     assert all(
         "sk-escaped" not in repr(e) and b"sk-escaped" not in (e.raw_body or b"") for e in client.app.journal
     )
+
+
+def test_the_other_routes_are_journaled_but_not_the_testers_own() -> None:
+    app = create_app(make_config(journal=50))
+    with TestClient(app, headers=AUTH, raise_server_exceptions=False) as client:
+        client.post("/v1/chat/completions", json={"model": "openai/gpt-4o"})
+        client.post("/v1/conversations", json={"metadata": {"topic": "x"}})
+        client.get("/v1/conversations/conv_missing", headers={"Authorization": "Bearer wrong-key"})
+        client.get("/health")
+        client.get("/openapi.json")
+        client.get("/_emulator/config")
+        kept = entries(client)
+    assert [(e["method"], e["path"], e["status"]) for e in kept] == [
+        ("POST", "/v1/chat/completions", 404),
+        ("POST", "/v1/conversations", 200),
+        ("GET", "/v1/conversations/conv_missing", 401),
+    ]
+    assert kept[0]["error"]["code"] == "not_found" and kept[0]["body"] == {"model": "openai/gpt-4o"}
+    assert kept[1]["body"] == {"metadata": {"topic": "x"}} and kept[1]["error"] is None
+    assert kept[2]["error"]["code"] == "invalid_api_key"
+    assert kept[2]["headers"]["authorization"] == "Bearer [REDACTED]"  # the wrong key is not kept either

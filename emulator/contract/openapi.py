@@ -17,6 +17,7 @@ _TOP_NAMES = {
     schemas.RESPONSE: "Response",
     schemas.ERROR: "ErrorBody",
     schemas.STREAM_EVENT: "ResponseStreamEvent",
+    schemas.SCENARIO: "ScenarioFile",
 }
 _DROP = ("$schema", "$id", "$defs")
 
@@ -329,6 +330,14 @@ def _admin() -> dict[str, Any]:
         {"type": "string"},
     )  # fmt: skip
     listing = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}}
+    of_session = _parameter(
+        "session", "query", "The X-Emulator-Session whose state this is (default: the request's own).",
+        {"type": "string"},
+    )  # fmt: skip
+    name = _parameter(
+        "name", "path", "The document's name.", {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"}
+    )
+    entity = _parameter("entity_id", "path", "The entity (memory.entity_id).", {"type": "string"})
     filters = [
         _parameter(name, "query", f"Only the entries with this {name}.", {"type": "string"})
         for name in ("session", "scenario", "thread", "status", "path")
@@ -337,8 +346,8 @@ def _admin() -> dict[str, Any]:
         "/_emulator/reset": {
             "post": route(
                 "reset-everything",
-                "Forget everything (stored responses, background runs, conversations, the response cache, "
-                "the journal, scenario sequences), or one session's sequences and journal entries",
+                "Forget everything (stored responses, background runs, conversations, memories, the caches, "
+                "the journal, scenario sequences), or one session's state, sequences and journal entries",
                 emptied,
                 parameters=[session],
             )
@@ -403,6 +412,95 @@ def _admin() -> dict[str, Any]:
         "/_emulator/scenarios": {
             "get": route(
                 "list-scenarios", "The loaded scenarios, in matching order", _body("ScenarioListing", "Them")
+            )
+        },
+        "/_emulator/scenarios/reload": {
+            "post": route(
+                "reload-scenarios",
+                "Read the scenario files again (kept as they were if they have problems: a 400 listing them)",
+                {**_body("ScenarioListing", "The set now loaded"), **_errors(400)},
+            )
+        },
+        "/_emulator/scenarios/{name}": {
+            "put": route(
+                "upload-scenarios",
+                "Add a scenario document (YAML or JSON) under a name, replacing one of that name; a 400 "
+                "lists its problems by line",
+                {**_body("ScenarioListing", "The set now loaded"), **_errors(400, 413)},
+                parameters=[name],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/yaml": {"schema": {"type": "string"}},
+                        "application/json": {"schema": _ref("ScenarioFile")},
+                    },
+                },
+            ),
+            "delete": route(
+                "delete-scenarios",
+                "Remove an uploaded scenario document",
+                {**_body("ScenarioListing", "The set now loaded"), **_errors(404)},
+                parameters=[name],
+            ),
+        },
+        "/_emulator/memories": {
+            "get": route(
+                "list-memories",
+                "The memory stores and the session's entities with their documents",
+                _body("MemoryListing", "Them"),
+                parameters=[of_session],
+            )
+        },
+        "/_emulator/memories/{entity_id}": {
+            "get": route(
+                "get-memories",
+                "An entity's documents",
+                {**_body("MemoryEntity", "Them"), **_errors(404)},
+                parameters=[entity, of_session],
+            ),
+            "post": route(
+                "add-memory",
+                "Add a document to an entity",
+                {
+                    "201": {
+                        "description": "The document",
+                        "content": {"application/json": {"schema": _ref("MemoryDocument")}},
+                    },
+                    **_errors(400),
+                },
+                parameters=[entity, of_session],
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("MemoryDocumentInput")}},
+                },
+            ),
+            "put": route(
+                "replace-memories",
+                "Replace an entity's documents",
+                {**_body("MemoryEntity", "Them"), **_errors(400)},
+                parameters=[entity, of_session],
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("MemoryDocuments")}},
+                },
+            ),
+            "delete": route(
+                "forget-memories",
+                "Forget an entity",
+                {**emptied, **_errors(404)},
+                parameters=[entity, of_session],
+            ),
+        },
+        "/_emulator/memories/{entity_id}/{document_id}": {
+            "delete": route(
+                "delete-memory",
+                "Delete one document of an entity",
+                {**emptied, **_errors(404)},
+                parameters=[
+                    entity,
+                    _parameter("document_id", "path", "The document's id.", {"type": "string"}),
+                    of_session,
+                ],
             )
         },
         "/_emulator/requests": {

@@ -209,7 +209,9 @@ async def entity(request: Request) -> Response:
     memory, entity_id = _world(request).memories, request.path_params["entity_id"]
     now = request.app.clock.now()
     if request.method == "POST":
-        text, store = _document(await _object(request), "")
+        headers = dict(request.scope["headers"])
+        _, given = await read_json(headers, request.receive, request.app.responses.limits)
+        text, store = _document(given, "")
         added = memory.write(entity_id, text, store, now)
         return Response(dumps(added.json()), status_code=201, media_type="application/json")
     if request.method == "PUT":
@@ -238,7 +240,7 @@ async def document(request: Request) -> Response:
 
 def _document(given: Any, at: str) -> tuple[str, str]:
     """(text, store) of a document as the admin API takes it: a text, or {text, store?}."""
-    if isinstance(given, str) and given:
+    if isinstance(given, str) and given:  # (the schema's MemoryDocumentInput)
         return given, DEFAULT_STORE
     store = given.get("store", DEFAULT_STORE) if isinstance(given, dict) else None
     if not isinstance(given, dict) or not isinstance(given.get("text"), str) or not given["text"]:

@@ -32,19 +32,24 @@ def recorded(path: str) -> bool:
 
 
 async def journaled(
-    app: ASGIApp, journal: Journal, report: ContractReport, clock: Clock,
+    app: ASGIApp, journal: Journal, report: ContractReport, clock: Clock, limit: int,
     scope: Scope, receive: Receive, send: Send,
 ) -> None:  # fmt: skip
-    """Serves the request with `app`, then records it."""
+    """Serves the request with `app`, then records it. The body is read first (up to `limit`
+    bytes: a longer one is passed on unrecorded), so it is recorded even where no route reads it."""
     arrived = clock.now()
-    body: list[bytes] = []
+    early: list[Message] = []
+    size, complete = 0, False
+    while not complete and size <= limit:
+        message = await receive()
+        early.append(message)
+        size += len(message.get("body", b""))
+        complete = message["type"] != "http.request" or not message.get("more_body", False)
+    raw = b"".join(m.get("body", b"") for m in early) if complete and size <= limit else None
     status, answer = 500, bytearray()
 
     async def receiving() -> Message:
-        message = await receive()
-        if message["type"] == "http.request":
-            body.append(message.get("body", b""))
-        return message
+        return early.pop(0) if early else await receive()
 
     async def sending(message: Message) -> None:
         nonlocal status
@@ -57,7 +62,7 @@ async def journaled(
     try:
         await app(scope, receiving, sending)
     finally:
-        raw = b"".join(body) or None
+        raw = raw or None
         exchange = Exchange(
             arrived, scope["method"], scope["path"], scope["query_string"], dict(scope["headers"]),
             recorded_body(raw, _parsed(raw)), status, False, None, None, (), _failure(status, answer),
