@@ -94,6 +94,20 @@ def node_missing() -> str | None:
     return None
 
 
+def run_node(script: str, live: ServedEmulator) -> Any:
+    """What a Node script in tests/node printed (one JSON object), run against `live`; skips (or,
+    with RESPONSES_EMULATOR_REQUIRE_NODE, fails) where the Node clients cannot run."""
+    if (why := node_missing()) is not None:
+        if os.environ.get("RESPONSES_EMULATOR_REQUIRE_NODE"):
+            pytest.fail(why)
+        pytest.skip(why)
+    out = subprocess.run(
+        ["node", script, live.base_url, live.api_key],
+        cwd=NODE_DIR, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServedEmulator]:
     app = create_app(make_config(scenarios=(str(SCENARIOS),)))

@@ -3,18 +3,13 @@ turn's context is the conversation so far (tokens, function calls, the turn scen
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import httpx
 import openai
 import pytest
 
 from emulator.testing import InProcessEmulator, ServedEmulator
 from tests.support import assert_contract_response, make_config
-from tests.test_conformance import node_missing
+from tests.test_conformance import run_node
 
 URL = "/v3/router/responses"
 MODEL = "openai/gpt-4o"
@@ -132,18 +127,10 @@ def test_conversations_are_bounded() -> None:
 
 
 def test_the_node_sdk_conversations_api() -> None:
-    if (why := node_missing()) is not None:
-        if os.environ.get("RESPONSES_EMULATOR_REQUIRE_NODE"):
-            pytest.fail(why)
-        pytest.skip(why)
     with ServedEmulator.running(make_config()) as live:
         live.on(turn=0, message="count").reply("one")
         live.on(turn=1, message="count").reply("two")
-        out = subprocess.run(
-            ["node", "conversations.mjs", live.base_url, live.api_key],
-            cwd=Path(__file__).parent / "node", capture_output=True, text=True, timeout=60, check=True,
-        ).stdout  # fmt: skip
-    seen = json.loads(out)
+        seen = run_node("conversations.mjs", live)
     assert seen["id"].startswith("conv_") and seen["metadata"] == {"topic": "demo"}
     # the created items are turn 0's context; each turn's input and output join the conversation
     assert (seen["firstText"], seen["secondText"]) == ("one", "two")

@@ -4,18 +4,13 @@ POST /responses/input_tokens; and the routes around them."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import httpx
 import openai
 import pytest
 
 from emulator.testing import InProcessEmulator, ServedEmulator
 from tests.support import make_config
-from tests.test_conformance import node_missing
+from tests.test_conformance import run_node
 
 MODEL = "openai/gpt-4o"
 INPUT = [
@@ -118,16 +113,8 @@ def test_delete_answers_the_deleted_object(client: httpx.Client) -> None:
 
 
 def test_the_node_sdk_extras() -> None:
-    if (why := node_missing()) is not None:
-        if os.environ.get("RESPONSES_EMULATOR_REQUIRE_NODE"):
-            pytest.fail(why)
-        pytest.skip(why)
     with ServedEmulator.running(make_config()) as live:
-        out = subprocess.run(
-            ["node", "extras.mjs", live.base_url, live.api_key],
-            cwd=Path(__file__).parent / "node", capture_output=True, text=True, timeout=60, check=True,
-        ).stdout  # fmt: skip
-    seen = json.loads(out)
+        seen = run_node("extras.mjs", live)
     assert seen["page"] == ["first", "second"] and seen["hasMore"] is True
     assert seen["all"] == ["first", "second", "third"]
     assert seen["inputTokens"] == seen["usageInputTokens"] > 0

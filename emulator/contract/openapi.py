@@ -140,6 +140,11 @@ _CREATE_BODY = {
 }
 
 
+def _json_request(name: str) -> dict[str, Any]:
+    """A required JSON request body of the named schema."""
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
 def _body(name: str, description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}}
 
@@ -389,10 +394,7 @@ def _admin() -> dict[str, Any]:
                 "move-clock",
                 "Freeze, advance or thaw the clock",
                 {**_body("ClockState", "The clock"), **_errors(400, 409)},
-                requestBody={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("ClockChange")}},
-                },
+                requestBody=_json_request("ClockChange"),
             ),
         },
         **{
@@ -469,20 +471,14 @@ def _admin() -> dict[str, Any]:
                     **_errors(400),
                 },
                 parameters=[entity, of_session],
-                requestBody={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("MemoryDocumentInput")}},
-                },
+                requestBody=_json_request("MemoryDocumentInput"),
             ),
             "put": route(
                 "replace-memories",
                 "Replace an entity's documents",
                 {**_body("MemoryEntity", "Them"), **_errors(400)},
                 parameters=[entity, of_session],
-                requestBody={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("MemoryDocuments")}},
-                },
+                requestBody=_json_request("MemoryDocuments"),
             ),
             "delete": route(
                 "forget-memories",
