@@ -25,7 +25,6 @@ from emulator.render.json import dumps
 from emulator.state.journal import Exchange
 from emulator.state.memories import DEFAULT_STORE, MemoryStore
 
-SESSION = b"x-emulator-session"
 STORE_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 FEED_KEEPALIVE = 15.0  # seconds of silence before a `: keepalive` comment on the feed
 FEED_BACKLOG = 1000  # entries a slow page may fall behind by before the newest are dropped
@@ -44,7 +43,7 @@ async def reset(request: Request) -> Response:
         app.journal.clear()
         app.contract_report.clear()
     else:
-        app.journal.drop(lambda entry: entry.raw_headers.get(SESSION, b"") == session.encode())
+        app.journal.drop(lambda entry: entry.session == session)
     return Response(status_code=204)
 
 
@@ -148,7 +147,7 @@ async def groups(request: Request) -> Response:
     session = request.query_params.get("session")
     found: dict[str, dict[str, Any]] = {}
     for entry in request.app.journal:
-        if session is not None and entry.raw_headers.get(SESSION, b"") != session.encode():
+        if session is not None and entry.session != session:
             continue
         body = entry.body
         group = body.get(by) if isinstance(body, dict) else None
@@ -304,7 +303,7 @@ async def requests(request: Request) -> Response:
 
 
 def _matches(entry: Exchange, query: Any) -> bool:
-    if (session := query.get("session")) is not None and entry.raw_headers.get(SESSION) != session.encode():
+    if (session := query.get("session")) is not None and entry.session != session:
         return False
     if (scenario := query.get("scenario")) is not None and entry.scenario != scenario:
         return False
@@ -334,9 +333,8 @@ async def detail(request: Request) -> Response:
     events = response = None
     if entry.response_id is not None and entry.failure is None:
         service = request.app.service
-        session = entry.raw_headers.get(SESSION, b"").decode("latin-1")
-        events = service.events_of(entry.response_id, session)
-        stored = service.worlds.of(session).store.get(entry.response_id)
+        events = service.events_of(entry.response_id, entry.session)
+        stored = service.worlds.of(entry.session).store.get(entry.response_id)
         response = None if stored is None else orjson.loads(stored.body)
     times = entry.event_times or []
     if events is not None:

@@ -53,7 +53,7 @@ from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
 from emulator.render.sse import DONE, EventStream, StreamAborted, Write, frame
 from emulator.state.contract_report import MAX_AGENTS, ContractReport
-from emulator.state.journal import Exchange, Journal, recorded_body
+from emulator.state.journal import SESSION_HEADER, Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
 
@@ -73,7 +73,6 @@ TIMING_HEADER = b"x-emulator-timing"
 REASONING_HEADER = b"x-emulator-reasoning-events"
 SHAPE_HEADER = b"x-emulator-shape"
 FAULT_HEADER = b"x-emulator-fail"
-SESSION_HEADER = b"x-emulator-session"
 # The methods of each route under /responses/{id}[/<sub>], and the handler each calls.
 _SUB_ROUTES: dict[str, dict[str, str]] = {
     "": {"GET": "retrieve", "HEAD": "retrieve", "DELETE": "delete"},

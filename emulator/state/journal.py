@@ -24,6 +24,7 @@ from emulator.contract.errors import ApiError, Failure
 from emulator.state.responses import Conversation
 
 SECRET_HEADERS = frozenset((b"authorization", b"cookie", b"x-api-key", b"api-key"))
+SESSION_HEADER = b"x-emulator-session"  # the session a request belongs to (emulator.engine.world)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,11 @@ class Exchange:
     # None for an answer that was no stream)
     event_times: list[float] | None = field(default=None, repr=False)
     index: int = -1  # from 0, in arrival order, kept across evictions: set by the journal
+
+    @property
+    def session(self) -> str:
+        """Its X-Emulator-Session ("" without one: the default session)."""
+        return self.raw_headers.get(SESSION_HEADER, b"").decode("latin-1")
 
     @property
     def query(self) -> str:
