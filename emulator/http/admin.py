@@ -20,7 +20,7 @@ from emulator.contract.echo import REDACTED
 from emulator.contract.errors import ApiError, Failure
 from emulator.engine.world import World
 from emulator.http.auth import DASHBOARD
-from emulator.http.body import read_body, read_json
+from emulator.http.body import read_body, request_json, request_object
 from emulator.render.json import dumps
 from emulator.state.journal import Exchange
 from emulator.state.memories import DEFAULT_STORE, MemoryStore
@@ -57,15 +57,6 @@ def _world(request: Request) -> World:
     return world
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    """The JSON object body, read within the server's body limits."""
-    headers = dict(request.scope["headers"])
-    _, body = await read_json(headers, request.receive, request.app.responses.limits)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request_body", "The body must be a JSON object.", "")
-    return body
-
-
 async def config(request: Request) -> Response:
     """The settings the server runs with (keys redacted but the documented dev key)."""
     app_config = request.app.config
@@ -81,7 +72,7 @@ async def clock(request: Request) -> Response:
     is), `{"advance": <seconds>}` or `{"thaw": true}` moves it."""
     app_clock = request.app.clock
     if request.method == "POST":
-        _move(app_clock, await _object(request))
+        _move(app_clock, await request_object(request))
     now = app_clock.now()
     at = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat().replace("+00:00", "Z")
     return Response(dumps({"now": now, "iso": at, "frozen": bool(getattr(app_clock, "frozen", False))}),
@@ -208,13 +199,11 @@ async def entity(request: Request) -> Response:
     memory, entity_id = _world(request).memories, request.path_params["entity_id"]
     now = request.app.clock.now()
     if request.method == "POST":
-        headers = dict(request.scope["headers"])
-        _, given = await read_json(headers, request.receive, request.app.responses.limits)
-        text, store = _document(given, "")
+        text, store = _document(await request_json(request), "")
         added = memory.write(entity_id, text, store, now)
         return Response(dumps(added.json()), status_code=201, media_type="application/json")
     if request.method == "PUT":
-        given = (await _object(request)).get("documents")
+        given = (await request_object(request)).get("documents")
         if not isinstance(given, list):
             raise ApiError(400, "invalid_request_body", "documents is an array of texts or {text, store}.",
                            "/documents")  # fmt: skip

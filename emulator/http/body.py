@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from emulator.contract.errors import ApiError
@@ -54,6 +55,22 @@ async def read_body(headers: Mapping[bytes, bytes], receive: Receive, limits: Bo
             raise _too_large(limit)
         return body
     return await _rest(message, receive, limit)
+
+
+async def request_json(request: Request, *, empty: Any = None) -> Any:
+    """A Starlette route's JSON body, read as a create's is, within the app's body limits (an
+    empty body reads as `empty` when that is given)."""
+    headers = dict(request.scope["headers"])
+    _, body = await read_json(headers, request.receive, request.app.responses.limits, empty=empty)
+    return body
+
+
+async def request_object(request: Request, *, empty: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Starlette route's body, which must be a JSON object (see request_json)."""
+    body = await request_json(request, empty=empty)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request_body", "The body must be a JSON object.", "")
+    return body
 
 
 def _check_media_type(content_type: str) -> None:

@@ -18,7 +18,7 @@ from emulator.engine import items as kinds
 from emulator.engine.backend import SESSION_HEADER
 from emulator.engine.items import normalise_input
 from emulator.engine.world import World
-from emulator.http.body import read_json
+from emulator.http.body import request_object
 from emulator.render.json import dumps
 from emulator.state.conversations import StoredConversation
 from emulator.state.responses import Conversation
@@ -34,21 +34,12 @@ def _json(body: Any) -> Response:
 async def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     """The JSON body, an object with only the `allowed` keys (the schema's ConversationCreate,
     ConversationUpdate or ConversationItems)."""
-    body = await _json_body(request)
+    body = await request_object(request, empty={})
     for key in body:
         if key not in allowed:
             raise invalid_request(
                 [Failure(f"/{key}", f"/{key} is not a field here (fields: {', '.join(allowed)})")]
             )
-    return body
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    """The body (none: {}), read within the server's body limits as a create's is."""
-    headers = dict(request.scope["headers"])
-    _, body = await read_json(headers, request.receive, request.app.responses.limits, empty={})
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request_body", "The body must be a JSON object.", "")
     return body
 
 
