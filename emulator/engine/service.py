@@ -376,7 +376,9 @@ class ResponsesService:
 
     def retrieve(self, response_id: str, session: str = "") -> StoredResponse:
         """A response of the session (`X-Emulator-Session`; "" the default one), as GET shows it."""
-        world = self.worlds.of(session)
+        return self._retrieve(self.worlds.of(session), response_id)
+
+    def _retrieve(self, world: World, response_id: str) -> StoredResponse:
         if world.runs.by_id:
             self._settle(world)
             if (run := world.runs.get(response_id)) is not None:  # a background response, running
@@ -391,8 +393,8 @@ class ResponsesService:
 
     def replay(self, response_id: str, starting_after: int, context: RequestContext) -> tuple[Events, Trace]:
         """A finished response's events again, those after sequence number `starting_after` (-1: all)."""
-        stored = self.retrieve(response_id, context.session)
         world = self.worlds.of(context.session)
+        stored = self._retrieve(world, response_id)
         if (run := world.runs.get(response_id)) is not None:  # still running: what is due, then live
             if starting_after >= (last := sum(1 for _ in run.plan.events(run.reasoning)) - 1):
                 raise _nothing_after(starting_after, last)
@@ -495,8 +497,8 @@ class ResponsesService:
     def delete(self, response_id: str, session: str = "") -> tuple[dict[str, Any], Trace]:
         """DELETE /responses/{id} (decision 2): it is gone, and so is a background one's run. The
         deleted object, and the response's trace."""
-        trace = self.retrieve(response_id, session).trace  # a 404 for an unknown id
         world = self.worlds.of(session)
+        trace = self._retrieve(world, response_id).trace  # a 404 for an unknown id
         world.runs.pop(response_id)
         world.store.delete(response_id)
         return {"id": response_id, "object": "response", "deleted": True}, trace
@@ -534,8 +536,8 @@ class ResponsesService:
         """Cancels a background response still queued or in progress: stored `cancelled`, with
         the output produced so far; cancelling it again returns it as it is. The response as
         stored."""
-        stored = self.retrieve(response_id, session)
         world = self.worlds.of(session)
+        stored = self._retrieve(world, response_id)
         run = world.runs.pop(response_id)
         if run is not None:
             run.cancelled = True
