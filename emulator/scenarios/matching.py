@@ -148,15 +148,9 @@ def conditions(match: dict[str, Any]) -> list[Test]:
 def _state_conditions(match: dict[str, Any]) -> list[Test]:
     """The tests on what the request continues or belongs to: thread, identity, memory, agent, turn."""
     tests: list[Test] = []
-    for field, label in (("thread_id", "thread"), ("identity_id", "identity")):
-        if field in match:
-            tests.append(_id_of(label, match[field]))
-    if "memory_entity_id" in match:
-        wanted = match["memory_entity_id"]
-        tests.append(
-            lambda v: None if v.memory_entity_id == wanted
-            else f"memory.entity_id is {v.memory_entity_id!r}, not {wanted!r}"
-        )  # fmt: skip
+    for condition, field, key in _IDS:
+        if condition in match:
+            tests.append(_id_of(field, key, match[condition]))
     if "memories" in match:
         read_memories: Callable[[RequestView], str] = lambda v: "\n".join(v.memories)  # noqa: E731
         tests.append(_text("the memories", read_memories, TextMatch.of(match["memories"], "contains")))
@@ -196,10 +190,18 @@ def _metadata(key: str, value: str) -> Test:
     return test
 
 
-def _id_of(field: str, wanted: str) -> Test:
+# (match condition, the request's object, its key the condition compares)
+_IDS = (
+    ("thread_id", "thread", "id"),
+    ("identity_id", "identity", "id"),
+    ("memory_entity_id", "memory", "entity_id"),
+)
+
+
+def _id_of(field: str, key: str, wanted: str) -> Test:
     def test(view: RequestView) -> str | None:
-        got = (view.request.get(field) or {}).get("id")
-        return None if got == wanted else f"{field}.id is {got!r}, not {wanted!r}"
+        got = (view.request.get(field) or {}).get(key)
+        return None if got == wanted else f"{field}.{key} is {got!r}, not {wanted!r}"
 
     return test
 
