@@ -52,7 +52,7 @@ from emulator.http.body import ClientDisconnected, read_json
 from emulator.http.errors import error_response, unexpected
 from emulator.http.headers import HeaderMap
 from emulator.render.sse import DONE, EventStream, StreamAborted, Write, frame
-from emulator.state.contract_report import MAX_AGENTS, ContractReport
+from emulator.state.contract_report import ContractReport
 from emulator.state.journal import SESSION_HEADER, Exchange, Journal, recorded_body
 
 log = logging.getLogger("emulator")
@@ -380,12 +380,8 @@ class ResponsesRoutes:
         )  # fmt: skip
         self.journal.record(exchange)
         report = self.report
-        if report is not None:  # counted inline; only what broke or bent the contract is looked into
-            agent, agents = request.headers.get(b"user-agent", b""), report.agents
-            if (seen := agents.get(agent)) is not None:
-                agents[agent] = seen + 1
-            elif len(agents) < MAX_AGENTS:  # bounded: a client inventing User-Agents fills nothing
-                agents[agent] = 1
+        if report is not None:  # every request counted; only what broke or bent the contract looked into
+            report.count(request.headers.get(b"user-agent", b""))
             if error is not None or answer.warnings:
                 report(exchange)
         return exchange

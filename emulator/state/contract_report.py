@@ -6,8 +6,8 @@ request each. This is how a team checks its
 real client: point it at the emulator, run it, read `GET /_emulator/contract-report` (or the file
 `serve --report-on-exit` writes, or `pytest --emulator-contract-strict`).
 
-The Responses routes count every request's User-Agent in `agents` as they record it (however many
-the journal keeps), and hand it the ones that broke or bent the contract; it is bounded: at most
+Every request's User-Agent is counted in `agents` (`count`) as it is recorded (however many
+the journal keeps), and the ones that broke or bent the contract are handed to it; it is bounded: at most
 `MAX_CLIENTS` clients and `MAX_FINDINGS` findings each.
 """
 
@@ -103,7 +103,7 @@ class ContractReport:
             finding.count += 1
 
     def count(self, agent: bytes) -> None:
-        """One more request from this User-Agent (the Responses routes count theirs inline)."""
+        """One more request from this User-Agent (every request is counted: this is on the hot path)."""
         agents = self.agents
         if (seen := agents.get(agent)) is not None:
             agents[agent] = seen + 1
