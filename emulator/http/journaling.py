@@ -12,15 +12,12 @@ in the contract report, as a Responses route's 400 does.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.clock import Clock
 from emulator.contract.errors import ApiError
 from emulator.state.contract_report import ContractReport
-from emulator.state.journal import Exchange, Journal, recorded_body
+from emulator.state.journal import Exchange, Journal, parsed_json, recorded_body
 
 UNRECORDED = ("/health", "/openapi.json", "/", "/_emulator")
 ADMIN = "/_emulator/"
@@ -45,7 +42,7 @@ async def journaled(
         early.append(message)
         size += len(message.get("body", b""))
         complete = message["type"] != "http.request" or not message.get("more_body", False)
-    raw = b"".join(m.get("body", b"") for m in early) if complete and size <= limit else None
+    raw = (b"".join(m.get("body", b"") for m in early) if complete and size <= limit else b"") or None
     status, answer = 500, bytearray()
 
     async def receiving() -> Message:
@@ -62,10 +59,9 @@ async def journaled(
     try:
         await app(scope, receiving, sending)
     finally:
-        raw = raw or None
         exchange = Exchange(
             arrived, scope["method"], scope["path"], scope["query_string"], dict(scope["headers"]),
-            recorded_body(raw, _parsed(raw)), status, False, None, None, (), _failure(status, answer),
+            recorded_body(raw, parsed_json(raw)), status, False, None, None, (), _failure(status, answer),
             (), None, (),
         )  # fmt: skip
         journal.record(exchange)
@@ -75,18 +71,11 @@ async def journaled(
             report(exchange)
 
 
-def _parsed(raw: bytes | None) -> Any:
-    try:
-        return orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        return None
-
-
 def _failure(status: int, answer: bytes | bytearray) -> ApiError | None:
     """The error an error answer carried, read back from its envelope."""
     if status < 400:
         return None
-    envelope = _parsed(bytes(answer))
+    envelope = parsed_json(bytes(answer))
     error = envelope.get("error") if isinstance(envelope, dict) else None
     if not isinstance(error, dict):
         return ApiError(status, None, f"HTTP {status}")

@@ -88,7 +88,7 @@ class Exchange:
     @property
     def body(self) -> Any:
         """The parsed JSON body (secret variables redacted); None when there was none or not JSON."""
-        return _parsed(self.raw_body)
+        return parsed_json(self.raw_body)
 
     @property
     def stream(self) -> bool:
@@ -176,7 +176,8 @@ class Journal:
         return len(self._entries)
 
 
-def _parsed(body: bytes | None) -> Any:
+def parsed_json(body: bytes | None) -> Any:
+    """The body's JSON; None when there is no body or it is not JSON."""
     if body is None:
         return None
     try:
